@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs when it is missing. Each component that needs a system
+# package adds it to PACKAGES below with the command that proves it is present.
+set -euo pipefail
+need=()
+check() { # check COMMAND DEBIAN-PACKAGE
+  command -v "$1" >/dev/null 2>&1 || need+=("$2")
+}
+# (entries are added as subsystems land)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "test-deps: installing ${need[*]}"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+  else
+    echo "test-deps: not root; install with: sudo apt-get install ${need[*]}" >&2
+    [ "${CI:-}" != true ] || exit 1
+  fi
+fi

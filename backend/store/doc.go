@@ -1,0 +1,20 @@
+// Package store defines Kiln's persistence layer: the domain types the backend keeps (pipelines and
+// their versions, experiments, runs and their node graphs, tracking data, artifacts with lineage,
+// recurring runs and the model registry), the sentinel errors callers map to API status codes, and
+// the Store interface that the SQLite and PostgreSQL implementations satisfy.
+//
+// Every resource belongs to a namespace. Reads and writes of namespaced resources name the
+// namespace; a resource in another namespace is reported as ErrNotFound, never as a permission
+// error, so that IDs do not leak across namespaces. Tracking calls (LogBatch, MetricHistory, nodes)
+// take a run ID only: the API checks the run's namespace with GetRun first.
+//
+// Lists use keyset pagination. A page token is opaque base64 encoding the sort key and the ID of
+// the last item returned, so pages stay stable while new rows are inserted: an item is never
+// returned twice and no item that existed when the first page was read is skipped.
+//
+// The shapes are chosen so the MLflow tracking API maps onto them without tables of its own: an
+// MLflow experiment is an Experiment (lifecycle_stage "deleted" is Archived), an MLflow run is a Run
+// whose PipelineVersionID is empty (its status maps from Phase, see Phase.MLflowStatus), params are
+// write-once, metrics carry step and timestamp, and registered models, versions and aliases match
+// MLflow's model registry.
+package store

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/kilnml/kiln/backend/filter"
+)
+
+// Store is the backend's persistence. Implementations are safe for concurrent use; every method
+// that writes commits before it returns, so an acknowledged write survives a crash of the process.
+type Store interface {
+	Pipelines
+	Experiments
+	Runs
+	Tracking
+	Artifacts
+	RecurringRuns
+	Models
+	// Close releases the store's connections.
+	Close() error
+}
+
+// ListOptions selects a page of a list. The zero value lists the first page of the default
+// order with the default page size.
+type ListOptions struct {
+	Namespace string
+	// Filter restricts the rows; only ListRuns accepts a filter, other lists return
+	// ErrInvalidArgument when it is set.
+	Filter *filter.Filter
+	// OrderBy is "<key>" or "<key> asc|desc"; the keys each list accepts are documented on it.
+	// Empty means "created_at desc".
+	OrderBy string
+	// PageSize is the maximum number of items; 0 means DefaultPageSize, and it is capped at
+	// MaxPageSize.
+	PageSize int
+	// PageToken is the NextPageToken of the previous page, with the same OrderBy and Filter.
+	PageToken string
+}
+
+// Page size bounds applied to ListOptions.PageSize.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Pipelines stores pipelines and their immutable versions.
+type Pipelines interface {
+	// CreatePipeline stores p, assigning ID and CreatedAt; ErrAlreadyExists if the name is taken.
+	CreatePipeline(ctx context.Context, p *Pipeline) error
+	GetPipeline(ctx context.Context, namespace, id string) (*Pipeline, error)
+	GetPipelineByName(ctx context.Context, namespace, name string) (*Pipeline, error)
+	// ListPipelines orders by "created_at" or "name".
+	ListPipelines(ctx context.Context, opts ListOptions) ([]*Pipeline, string, error)
+	// DeletePipeline deletes the pipeline and its versions; runs keep their Spec.
+	DeletePipeline(ctx context.Context, namespace, id string) error
+
+	// CreatePipelineVersion stores v under v.PipelineID, assigning ID and CreatedAt.
+	CreatePipelineVersion(ctx context.Context, v *PipelineVersion) error
+	GetPipelineVersion(ctx context.Context, namespace, id string) (*PipelineVersion, error)
+	// ListPipelineVersions lists the versions of one pipeline, ordered by "created_at" or "name".
+	ListPipelineVersions(ctx context.Context, pipelineID string, opts ListOptions) ([]*PipelineVersion, string, error)
+	DeletePipelineVersion(ctx context.Context, namespace, id string) error
+}
+
+// Experiments stores experiments.
+type Experiments interface {
+	// CreateExperiment stores e, assigning ID, CreatedAt and UpdatedAt; ErrAlreadyExists if the
+	// name is taken in the namespace (archived experiments keep their name, as in MLflow).
+	CreateExperiment(ctx context.Context, e *Experiment) error
+	GetExperiment(ctx context.Context, namespace, id string) (*Experiment, error)
+	GetExperimentByName(ctx context.Context, namespace, name string) (*Experiment, error)
+	// ListExperiments orders by "created_at" or "name"; archived experiments are listed only when
+	// includeArchived is set.
+	ListExperiments(ctx context.Context, opts ListOptions, includeArchived bool) ([]*Experiment, string, error)
+	// UpdateExperiment replaces Name, Description and Tags.
+	UpdateExperiment(ctx context.Context, e *Experiment) error
+	// SetExperimentArchived archives or restores the experiment (MLflow delete/restore).
+	SetExperimentArchived(ctx context.Context, namespace, id string, archived bool) error
+	// DeleteExperiment removes the experiment; ErrConflict while it still has runs.
+	DeleteExperiment(ctx context.Context, namespace, id string) error
+}
+
+// ArchiveView selects runs by their archived flag. The zero value lists active runs only.
+type ArchiveView int
+
+// Archive views.
+const (
+	ActiveOnly ArchiveView = iota
+	ArchivedOnly
+	AllRuns
+)
+
+// ListRunsOptions selects runs. OrderBy keys: "created_at" (default, desc), "name", "started_at",
+// "finished_at" (runs that have not started or finished sort as time zero).
+type ListRunsOptions struct {
+	ListOptions
+	// ExperimentIDs restricts the runs to these experiments; empty means every experiment in the
+	// namespace (search across experiments).
+	ExperimentIDs []string
+	View          ArchiveView
+}
+
+// RunUpdate changes a run's status. Zero-valued fields are left unchanged.
+type RunUpdate struct {
+	Phase      Phase
+	Message    *string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Name       *string
+	Spec       []byte
+}
+
+// Runs stores runs and their node graphs.
+type Runs interface {
+	// CreateRun stores r, assigning ID (unless set), CreatedAt and Phase Pending (unless set).
+	CreateRun(ctx context.Context, r *Run) error
+	GetRun(ctx context.Context, namespace, id string) (*Run, error)
+	// ListRuns returns a page of runs and the token of the next page ("" on the last page).
+	ListRuns(ctx context.Context, opts ListRunsOptions) ([]*Run, string, error)
+	// UpdateRun applies u and returns the updated run.
+	UpdateRun(ctx context.Context, namespace, id string, u RunUpdate) (*Run, error)
+	SetRunArchived(ctx context.Context, namespace, id string, archived bool) error
+	// DeleteRun removes the run with its nodes, params, metrics, tags and lineage events;
+	// artifacts it produced stay, without a run.
+	DeleteRun(ctx context.Context, namespace, id string) error
+	// ListUnfinishedRuns returns every run, in every namespace, whose phase is not terminal, for
+	// the reconciliation the server does on start-up.
+	ListUnfinishedRuns(ctx context.Context) ([]*Run, error)
+
+	// UpsertNodes inserts or replaces nodes of one run (by node ID) in one transaction.
+	UpsertNodes(ctx context.Context, runID string, nodes []Node) error
+	// ListNodes returns the run's nodes ordered by StartedAt, then ID.
+	ListNodes(ctx context.Context, runID string) ([]Node, error)
+}
+
+// MetricHistoryOptions selects points of one metric series.
+type MetricHistoryOptions struct {
+	// MaxPoints > 0 downsamples the series for a chart and ignores paging: the step range is cut
+	// into MaxPoints/4 equal buckets (at least 1) and each bucket keeps its first, minimum,
+	// maximum and last point (by step, then timestamp), so spikes survive and at most MaxPoints
+	// points return, ordered by step.
+	MaxPoints int
+	// PageSize and PageToken page through the full series ordered by step, then insertion order.
+	// PageSize 0 means DefaultMetricPageSize.
+	PageSize  int
+	PageToken string
+}
+
+// DefaultMetricPageSize is the page size of MetricHistory when none is given.
+const DefaultMetricPageSize = 10000
+
+// Tracking stores what runs log: write-once params, append-only metrics and mutable tags.
+type Tracking interface {
+	// LogBatch writes params, metrics and tags of a run in one transaction. A param that exists
+	// with a different value fails the whole batch with ErrConflict; the same value is accepted.
+	// Each metric is appended and the run's latest value per key (highest step, then timestamp)
+	// is kept for filters. Tags overwrite.
+	LogBatch(ctx context.Context, runID string, params []Param, metrics []Metric, tags []Tag) error
+	ListParams(ctx context.Context, runID string) ([]Param, error)
+	ListTags(ctx context.Context, runID string) ([]Tag, error)
+	DeleteTag(ctx context.Context, runID, key string) error
+	// LatestMetrics returns the latest point of each metric key of the run, ordered by key.
+	LatestMetrics(ctx context.Context, runID string) ([]Metric, error)
+	// MetricHistory returns points of one series and the next page token.
+	MetricHistory(ctx context.Context, runID, key string, opts MetricHistoryOptions) ([]Metric, string, error)
+}
+
+// ListArtifactsOptions selects artifacts. OrderBy keys: "created_at" (default, desc), "name".
+type ListArtifactsOptions struct {
+	ListOptions
+	RunID string // empty: all artifacts in the namespace
+}
+
+// Artifacts stores artifacts and the lineage events linking them to run nodes.
+type Artifacts interface {
+	// CreateArtifact stores a, assigning ID (unless set) and CreatedAt, and records a Produced
+	// event when a.RunID is set.
+	CreateArtifact(ctx context.Context, a *Artifact) error
+	GetArtifact(ctx context.Context, namespace, id string) (*Artifact, error)
+	ListArtifacts(ctx context.Context, opts ListArtifactsOptions) ([]*Artifact, string, error)
+	// RecordLineage stores events; recording the same event twice is not an error.
+	RecordLineage(ctx context.Context, events []LineageEvent) error
+	// ArtifactLineage returns the events of one artifact: who produced it, who consumed it.
+	ArtifactLineage(ctx context.Context, artifactID string) ([]LineageEvent, error)
+	// RunLineage returns the events of one run: what it produced and consumed.
+	RunLineage(ctx context.Context, runID string) ([]LineageEvent, error)
+}
+
+// RecurringRuns stores schedules.
+type RecurringRuns interface {
+	// CreateRecurringRun stores rr, assigning ID, CreatedAt and UpdatedAt.
+	CreateRecurringRun(ctx context.Context, rr *RecurringRun) error
+	GetRecurringRun(ctx context.Context, namespace, id string) (*RecurringRun, error)
+	// ListRecurringRuns orders by "created_at" or "name".
+	ListRecurringRuns(ctx context.Context, opts ListOptions) ([]*RecurringRun, string, error)
+	// ListEnabledRecurringRuns returns the enabled schedules of every namespace, for the scheduler.
+	ListEnabledRecurringRuns(ctx context.Context) ([]*RecurringRun, error)
+	// UpdateRecurringRun replaces every mutable field of rr (all but ID, Namespace, CreatedAt).
+	UpdateRecurringRun(ctx context.Context, rr *RecurringRun) error
+	SetRecurringRunEnabled(ctx context.Context, namespace, id string, enabled bool) error
+	// MarkRecurringRunFired records the scheduled time of the last run created; it fails with
+	// ErrConflict when another scheduler already recorded a time at or after scheduledAt, so two
+	// servers never fire the same tick.
+	MarkRecurringRunFired(ctx context.Context, namespace, id string, scheduledAt time.Time) error
+	DeleteRecurringRun(ctx context.Context, namespace, id string) error
+}
+
+// Models stores the model registry.
+type Models interface {
+	CreateRegisteredModel(ctx context.Context, m *RegisteredModel) error
+	GetRegisteredModel(ctx context.Context, namespace, name string) (*RegisteredModel, error)
+	// ListRegisteredModels orders by "name" (default, asc) or "created_at".
+	ListRegisteredModels(ctx context.Context, opts ListOptions) ([]*RegisteredModel, string, error)
+	// UpdateRegisteredModel replaces Description and Tags.
+	UpdateRegisteredModel(ctx context.Context, m *RegisteredModel) error
+	// DeleteRegisteredModel deletes the model with its versions and aliases.
+	DeleteRegisteredModel(ctx context.Context, namespace, name string) error
+
+	// CreateModelVersion allocates the next version number of mv.ModelName and stores mv.
+	CreateModelVersion(ctx context.Context, mv *ModelVersion) error
+	GetModelVersion(ctx context.Context, namespace, model string, version int64) (*ModelVersion, error)
+	// ListModelVersions returns the model's versions, newest first.
+	ListModelVersions(ctx context.Context, namespace, model string) ([]*ModelVersion, error)
+	// UpdateModelVersion replaces Description, Tags and Status.
+	UpdateModelVersion(ctx context.Context, mv *ModelVersion) error
+	// DeleteModelVersion deletes the version and the aliases pointing at it.
+	DeleteModelVersion(ctx context.Context, namespace, model string, version int64) error
+
+	// SetAlias points alias at version, creating or moving it atomically.
+	SetAlias(ctx context.Context, a Alias) error
+	DeleteAlias(ctx context.Context, namespace, model, alias string) error
+	// GetModelVersionByAlias resolves an alias.
+	GetModelVersionByAlias(ctx context.Context, namespace, model, alias string) (*ModelVersion, error)
+	// ListAliases returns the model's aliases ordered by name.
+	ListAliases(ctx context.Context, namespace, model string) ([]Alias, error)
+}

@@ -8,8 +8,9 @@
 // # Variables
 //
 //   - Run fields: id, name, description, phase, experiment_id, pipeline_id, pipeline_version_id,
-//     recurring_run_id, created_by (string); created_at, started_at, finished_at (timestamp,
-//     compared with timestamp("RFC 3339") literals); archived (bool).
+//     recurring_run_id, created_by (string; an unset reference is ""); created_at, started_at,
+//     finished_at (timestamp, compared with timestamp("RFC 3339") literals; a run that has not
+//     started or finished matches no comparison of that field); archived (bool).
 //   - params: map(string, string). Params are strings, as MLflow logs them. Compare them as
 //     strings (params.optimizer == "adam") or as numbers by converting: double(params.lr) < 0.1.
 //     double() of a param that is not a number is absent, so the comparison is false. The store

@@ -327,7 +327,11 @@ func (t *translator) operand(e celast.Expr) (operand, error) {
 	case celast.IdentKind:
 		name := e.AsIdent()
 		if col, ok := stringFields[name]; ok {
-			return operand{kind: opColumn, typ: vString, column: col, nullable: nullableColumns[col]}, nil
+			if nullableColumns[col] {
+				// An unset reference reads as "", as the field would in CEL.
+				col = "COALESCE(" + col + ", '')"
+			}
+			return operand{kind: opColumn, typ: vString, column: col}, nil
 		}
 		if col, ok := timeFields[name]; ok {
 			return operand{kind: opColumn, typ: vTime, column: col, nullable: nullableColumns[col]}, nil

@@ -136,10 +136,11 @@ type Runs interface {
 
 // MetricHistoryOptions selects points of one metric series.
 type MetricHistoryOptions struct {
-	// MaxPoints > 0 downsamples the series for a chart and ignores paging: the step range is cut
-	// into MaxPoints/4 equal buckets (at least 1) and each bucket keeps its first, minimum,
-	// maximum and last point (by step, then timestamp), so spikes survive and at most MaxPoints
-	// points return, ordered by step.
+	// MaxPoints > 0 downsamples the series for a chart and ignores paging: the series, in step
+	// order, is cut into max(1, MaxPoints/4) buckets of (nearly) equal point counts (SQL NTILE)
+	// and each bucket keeps its first, minimum, maximum and last point, so spikes survive and at
+	// most max(4, MaxPoints) points return, ordered by step. A series of at most MaxPoints points
+	// returns whole.
 	MaxPoints int
 	// PageSize and PageToken page through the full series ordered by step, then insertion order.
 	// PageSize 0 means DefaultMetricPageSize.

@@ -1,0 +1,289 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/kilnml/kiln/backend/store"
+)
+
+var runList = listSpec{
+	keys: map[string]sortKey{
+		"created_at":  {expr: "r.created_at", numeric: true},
+		"started_at":  {expr: "COALESCE(r.started_at, 0)", numeric: true},
+		"finished_at": {expr: "COALESCE(r.finished_at, 0)", numeric: true},
+		"name":        {expr: "r.name"},
+	},
+	def: "created_at desc",
+	id:  "r.id",
+}
+
+const runCols = `r.id, r.namespace, r.experiment_id, r.pipeline_id, r.pipeline_version_id, r.recurring_run_id,
+r.name, r.description, r.phase, r.message, r.parameters, r.spec, r.created_by, r.created_at, r.started_at,
+r.finished_at, r.archived`
+
+func scanRun(sc interface{ Scan(...any) error }) (*store.Run, error) {
+	var r store.Run
+	var exp, pipe, ver, rec sql.NullString
+	var params string
+	var created, started, finished sql.NullInt64
+	if err := sc.Scan(&r.ID, &r.Namespace, &exp, &pipe, &ver, &rec, &r.Name, &r.Description, &r.Phase, &r.Message,
+		&params, &r.Spec, &r.CreatedBy, &created, &started, &finished, &r.Archived); err != nil {
+		return nil, err
+	}
+	r.ExperimentID, r.PipelineID, r.PipelineVersionID, r.RecurringRunID = exp.String, pipe.String, ver.String, rec.String
+	r.CreatedAt, r.StartedAt, r.FinishedAt = fromNanos(created), fromNanos(started), fromNanos(finished)
+	var err error
+	r.Parameters, err = decodeMap(params)
+	return &r, err
+}
+
+// CreateRun implements store.Runs.
+func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
+	if r.Namespace == "" {
+		return fmt.Errorf("create run: %w: namespace is required", store.ErrInvalidArgument)
+	}
+	if r.ID == "" {
+		r.ID = newID()
+	}
+	if r.Phase == "" {
+		r.Phase = store.PhasePending
+	}
+	r.CreatedAt = s.now()
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if r.ExperimentID != "" {
+			var one int
+			if err := s.queryRow(ctx, tx, `SELECT 1 FROM experiments WHERE namespace = ? AND id = ?`, r.Namespace, r.ExperimentID).Scan(&one); err != nil {
+				return fmt.Errorf("experiment %q: %w", r.ExperimentID, s.classify(err))
+			}
+		}
+		if r.PipelineVersionID != "" {
+			var pipelineID string
+			var spec []byte
+			err := s.queryRow(ctx, tx, `SELECT pipeline_id, spec FROM pipeline_versions WHERE namespace = ? AND id = ?`,
+				r.Namespace, r.PipelineVersionID).Scan(&pipelineID, &spec)
+			if err != nil {
+				return fmt.Errorf("pipeline version %q: %w", r.PipelineVersionID, s.classify(err))
+			}
+			if r.PipelineID != "" && r.PipelineID != pipelineID {
+				return fmt.Errorf("%w: pipeline version %q belongs to pipeline %q, not %q", store.ErrInvalidArgument, r.PipelineVersionID, pipelineID, r.PipelineID)
+			}
+			r.PipelineID = pipelineID
+			if len(r.Spec) == 0 {
+				r.Spec = spec
+			}
+		}
+		if r.RecurringRunID != "" {
+			var one int
+			if err := s.queryRow(ctx, tx, `SELECT 1 FROM recurring_runs WHERE namespace = ? AND id = ?`, r.Namespace, r.RecurringRunID).Scan(&one); err != nil {
+				return fmt.Errorf("recurring run %q: %w", r.RecurringRunID, s.classify(err))
+			}
+		}
+		_, err := s.exec(ctx, tx, `INSERT INTO runs (id, namespace, experiment_id, pipeline_id, pipeline_version_id, recurring_run_id,
+name, description, phase, message, parameters, spec, created_by, created_at, started_at, finished_at, archived)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			r.ID, r.Namespace, nullString(r.ExperimentID), nullString(r.PipelineID), nullString(r.PipelineVersionID), nullString(r.RecurringRunID),
+			r.Name, r.Description, string(r.Phase), r.Message, encodeMap(r.Parameters), r.Spec, r.CreatedBy, r.CreatedAt.UnixNano(),
+			nanos(r.StartedAt), nanos(r.FinishedAt), r.Archived)
+		return s.classify(err)
+	})
+	if err != nil {
+		return fmt.Errorf("create run %q: %w", r.Name, err)
+	}
+	return nil
+}
+
+// GetRun implements store.Runs.
+func (s *Store) GetRun(ctx context.Context, namespace, id string) (*store.Run, error) {
+	r, err := scanRun(s.queryRow(ctx, s.read, `SELECT `+runCols+` FROM runs r WHERE r.namespace = ? AND r.id = ?`, namespace, id))
+	if err != nil {
+		return nil, fmt.Errorf("get run %q: %w", id, s.classify(err))
+	}
+	return r, nil
+}
+
+// ListRuns implements store.Runs.
+func (s *Store) ListRuns(ctx context.Context, opts store.ListRunsOptions) ([]*store.Run, string, error) {
+	pq, err := s.newPage(runList, opts.ListOptions, true)
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	pq.b.where("r.namespace = " + pq.b.arg(opts.Namespace))
+	switch opts.View {
+	case store.ActiveOnly:
+		pq.b.where("r.archived = " + pq.b.arg(false))
+	case store.ArchivedOnly:
+		pq.b.where("r.archived = " + pq.b.arg(true))
+	}
+	if len(opts.ExperimentIDs) > 0 {
+		ph := make([]string, len(opts.ExperimentIDs))
+		for i, id := range opts.ExperimentIDs {
+			ph[i] = pq.b.arg(id)
+		}
+		pq.b.where("r.experiment_id IN (" + strings.Join(ph, ", ") + ")")
+	}
+	items, err := collect(ctx, s.read, pq, `SELECT `+runCols+` FROM runs r`, scanRun)
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	items, next := finish(pq, items, func(r *store.Run, key string) any {
+		switch key {
+		case "name":
+			return r.Name
+		case "started_at":
+			return unixOrZero(r.StartedAt.IsZero(), r.StartedAt.UnixNano())
+		case "finished_at":
+			return unixOrZero(r.FinishedAt.IsZero(), r.FinishedAt.UnixNano())
+		}
+		return r.CreatedAt.UnixNano()
+	}, func(r *store.Run) string { return r.ID })
+	return items, next, nil
+}
+
+func unixOrZero(zero bool, n int64) int64 {
+	if zero {
+		return 0
+	}
+	return n
+}
+
+// UpdateRun implements store.Runs.
+func (s *Store) UpdateRun(ctx context.Context, namespace, id string, u store.RunUpdate) (*store.Run, error) {
+	var sets []string
+	var args []any
+	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
+	if u.Phase != "" {
+		add("phase", string(u.Phase))
+	}
+	if u.Message != nil {
+		add("message", *u.Message)
+	}
+	if !u.StartedAt.IsZero() {
+		add("started_at", u.StartedAt.UnixNano())
+	}
+	if !u.FinishedAt.IsZero() {
+		add("finished_at", u.FinishedAt.UnixNano())
+	}
+	if u.Name != nil {
+		add("name", *u.Name)
+	}
+	if u.Spec != nil {
+		add("spec", u.Spec)
+	}
+	if len(sets) > 0 {
+		args = append(args, namespace, id)
+		err := mustAffect(s.exec(ctx, s.write, `UPDATE runs SET `+strings.Join(sets, ", ")+` WHERE namespace = ? AND id = ?`, args...))
+		if err != nil {
+			return nil, fmt.Errorf("update run %q: %w", id, s.classify(err))
+		}
+	}
+	r, err := scanRun(s.queryRow(ctx, s.write, `SELECT `+runCols+` FROM runs r WHERE r.namespace = ? AND r.id = ?`, namespace, id))
+	if err != nil {
+		return nil, fmt.Errorf("update run %q: %w", id, s.classify(err))
+	}
+	return r, nil
+}
+
+// SetRunArchived implements store.Runs.
+func (s *Store) SetRunArchived(ctx context.Context, namespace, id string, archived bool) error {
+	err := mustAffect(s.exec(ctx, s.write, `UPDATE runs SET archived = ? WHERE namespace = ? AND id = ?`, archived, namespace, id))
+	if err != nil {
+		return fmt.Errorf("archive run %q: %w", id, s.classify(err))
+	}
+	return nil
+}
+
+// DeleteRun implements store.Runs.
+func (s *Store) DeleteRun(ctx context.Context, namespace, id string) error {
+	err := mustAffect(s.exec(ctx, s.write, `DELETE FROM runs WHERE namespace = ? AND id = ?`, namespace, id))
+	if err != nil {
+		return fmt.Errorf("delete run %q: %w", id, s.classify(err))
+	}
+	return nil
+}
+
+// ListUnfinishedRuns implements store.Runs.
+func (s *Store) ListUnfinishedRuns(ctx context.Context) ([]*store.Run, error) {
+	terminal := []store.Phase{store.PhaseSucceeded, store.PhaseFailed, store.PhaseError, store.PhaseSkipped, store.PhaseOmitted, store.PhaseCancelled}
+	ph := make([]string, len(terminal))
+	args := make([]any, len(terminal))
+	for i, p := range terminal {
+		ph[i], args[i] = "?", string(p)
+	}
+	rows, err := s.query(ctx, s.read, `SELECT `+runCols+` FROM runs r WHERE r.phase NOT IN (`+strings.Join(ph, ", ")+`) ORDER BY r.created_at, r.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list unfinished runs: %w", err)
+	}
+	defer rows.Close()
+	var runs []*store.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list unfinished runs: %w", err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// UpsertNodes implements store.Runs.
+func (s *Store) UpsertNodes(ctx context.Context, runID string, nodes []store.Node) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, n := range nodes {
+			children, _ := json.Marshal(n.Children) // strings only
+			if n.Children == nil {
+				children = []byte("[]")
+			}
+			_, err := s.exec(ctx, tx, `INSERT INTO run_nodes (run_id, node_id, name, display_name, type, template, phase, message,
+inputs, outputs, children, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (run_id, node_id) DO UPDATE SET name = excluded.name, display_name = excluded.display_name,
+type = excluded.type, template = excluded.template, phase = excluded.phase, message = excluded.message,
+inputs = excluded.inputs, outputs = excluded.outputs, children = excluded.children,
+started_at = excluded.started_at, finished_at = excluded.finished_at`,
+				runID, n.ID, n.Name, n.DisplayName, n.Type, n.Template, string(n.Phase), n.Message,
+				nullRawJSON(n.Inputs), nullRawJSON(n.Outputs), string(children), nanos(n.StartedAt), nanos(n.FinishedAt))
+			if err != nil {
+				return fmt.Errorf("node %q: %w", n.ID, s.classify(err))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("upsert nodes of run %q: %w", runID, err)
+	}
+	return nil
+}
+
+// ListNodes implements store.Runs.
+func (s *Store) ListNodes(ctx context.Context, runID string) ([]store.Node, error) {
+	rows, err := s.query(ctx, s.read, `SELECT run_id, node_id, name, display_name, type, template, phase, message, inputs, outputs,
+children, started_at, finished_at FROM run_nodes WHERE run_id = ? ORDER BY COALESCE(started_at, 0), node_id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var nodes []store.Node
+	for rows.Next() {
+		var n store.Node
+		var inputs, outputs sql.NullString
+		var children string
+		var started, finished sql.NullInt64
+		if err := rows.Scan(&n.RunID, &n.ID, &n.Name, &n.DisplayName, &n.Type, &n.Template, &n.Phase, &n.Message,
+			&inputs, &outputs, &children, &started, &finished); err != nil {
+			return nil, fmt.Errorf("list nodes of run %q: %w", runID, err)
+		}
+		n.Inputs, n.Outputs = rawJSON(inputs), rawJSON(outputs)
+		n.StartedAt, n.FinishedAt = fromNanos(started), fromNanos(finished)
+		if err := json.Unmarshal([]byte(children), &n.Children); err != nil {
+			return nil, fmt.Errorf("node %q children: %w", n.ID, err)
+		}
+		if len(n.Children) == 0 {
+			n.Children = nil
+		}
+		nodes = append(nodes, n)
+	}
+	return nodes, rows.Err()
+}

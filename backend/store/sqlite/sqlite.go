@@ -1,0 +1,155 @@
+// Package sqlite is the embedded Store: one SQLite file opened with the pure-Go modernc.org/sqlite
+// driver, so the server needs no cgo and no database server.
+//
+// The database runs in WAL mode with foreign keys on and a busy timeout. All writes go through a
+// single connection, so writers never contend for SQLite's lock inside one process, while a
+// separate pool of read-only connections serves reads concurrently with writes.
+//
+// # Durability
+//
+// With synchronous=NORMAL (the default) a committed transaction is in the WAL file before the
+// call returns, so it survives the process being killed (kill -9, a panic, an OOM kill); only an
+// operating-system crash or power loss can lose the most recent commits. Set Options.Synchronous
+// to "FULL" to fsync on every commit and survive power loss too, at a cost in write throughput.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/kilnml/kiln/backend/filter"
+	"github.com/kilnml/kiln/backend/store"
+	"github.com/kilnml/kiln/backend/store/internal/migrate"
+	"github.com/kilnml/kiln/backend/store/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configures Open. The zero value opens DefaultPath with synchronous=NORMAL.
+type Options struct {
+	// Path is the database file; empty means DefaultPath(). Parent directories are created.
+	Path string
+	// Synchronous is SQLite's synchronous setting in WAL mode: "NORMAL" (default) or "FULL".
+	Synchronous string
+	// ReadConns is the size of the read-only connection pool; 0 means 2 × GOMAXPROCS (at least 4).
+	ReadConns int
+}
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	*sqlstore.Store
+}
+
+var _ store.Store = (*Store)(nil)
+
+// DefaultPath returns the default database file: kiln/kiln.db under $XDG_DATA_HOME, or under
+// ~/.local/share when it is unset (the platform's application-data directory on macOS and Windows).
+func DefaultPath() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "kiln", "kiln.db"), nil
+	}
+	switch runtime.GOOS {
+	case "darwin", "windows":
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return "", fmt.Errorf("default database path: %w", err)
+		}
+		return filepath.Join(d, "kiln", "kiln.db"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("default database path: %w", err)
+	}
+	return filepath.Join(home, ".local", "share", "kiln", "kiln.db"), nil
+}
+
+// Open opens (creating if needed) and migrates the database.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	path := opts.Path
+	if path == "" {
+		var err error
+		if path, err = DefaultPath(); err != nil {
+			return nil, err
+		}
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("open sqlite store: path %q must not contain ? or #", path)
+	}
+	sync := strings.ToUpper(opts.Synchronous)
+	switch sync {
+	case "":
+		sync = "NORMAL"
+	case "NORMAL", "FULL":
+	default:
+		return nil, fmt.Errorf("open sqlite store: synchronous %q: want NORMAL or FULL", opts.Synchronous)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open sqlite store: %w", err)
+	}
+	common := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
+	write, err := sql.Open("sqlite", path+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+
+	ms, err := migrate.Load(migrations, "migrations")
+	if err == nil {
+		err = migrate.Up(ctx, write, ms, func(int) string { return "?" })
+	}
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("migrate sqlite store %s: %w", path, err)
+	}
+
+	read, err := sql.Open("sqlite", path+common+"&_pragma=query_only(1)")
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+
+	d := sqlstore.Dialect{
+		Filter:                filter.SQLite,
+		IsUniqueViolation:     func(err error) bool { return isConstraint(err, "UNIQUE", "PRIMARY KEY") },
+		IsForeignKeyViolation: func(err error) bool { return isConstraint(err, "FOREIGN KEY") },
+		// 5 columns per row; SQLite allows 32766 parameters per statement.
+		MaxBatchRows: 1000,
+		MetricID:     "rowid",
+	}
+	return &Store{Store: sqlstore.New(d, write, read)}, nil
+}
+
+// isConstraint reports a constraint failure of one of the kinds named in SQLite's message
+// ("UNIQUE constraint failed: ...").
+func isConstraint(err error, kinds ...string) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_CONSTRAINT {
+		return false
+	}
+	for _, k := range kinds {
+		if strings.Contains(se.Error(), k+" constraint failed") {
+			return true
+		}
+	}
+	return false
+}

@@ -26,10 +26,10 @@ import (
 // requireJupyter skips (or fails under CI=true) when Jupyter is not installed.
 func requireJupyter(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("jupyter"); err == nil {
-		if err := exec.Command("jupyter", "notebook", "--version").Run(); err == nil {
-			return
-		}
+	_, err1 := exec.LookPath("jupyter")
+	_, err2 := exec.LookPath("jupyter-notebook")
+	if err1 == nil && err2 == nil {
+		return
 	}
 	msg := "jupyter notebook not found: install Debian's jupyter-notebook (apt-get install jupyter-notebook)"
 	if os.Getenv("CI") == "true" {
@@ -250,10 +250,14 @@ func (e *env) execute(user, ns, name, kernel, code string) string {
 	var out strings.Builder
 	for {
 		var msg struct {
-			Channel      string `json:"channel"`
-			Header       struct{ MsgType string `json:"msg_type"` }
-			ParentHeader struct{ MsgID string `json:"msg_id"` } `json:"parent_header"`
-			Content      json.RawMessage
+			Channel string `json:"channel"`
+			Header  struct {
+				MsgType string `json:"msg_type"`
+			}
+			ParentHeader struct {
+				MsgID string `json:"msg_id"`
+			} `json:"parent_header"`
+			Content json.RawMessage
 		}
 		if err := conn.ReadJSON(&msg); err != nil {
 			e.t.Fatalf("read kernel message: %v (output so far %q)", err, out.String())
@@ -285,6 +289,7 @@ func (e *env) execute(user, ns, name, kernel, code string) string {
 }
 
 func TestLocalNotebookLifecycleThroughProxy(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, notebooks.Options{})
 	var created notebooks.Notebook
 	code := e.do("alice", "POST", "/api/v1/notebooks/team-a", notebooks.CreateRequest{Name: "nb1",
@@ -380,6 +385,7 @@ func TestLocalNotebookLifecycleThroughProxy(t *testing.T) {
 }
 
 func TestLocalCullAndRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, notebooks.Options{CullInterval: 300 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
@@ -439,6 +445,7 @@ func hasReason(evs []notebooks.Event, reason string) bool {
 }
 
 func TestLocalNoOrphansAfterShutdown(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, notebooks.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	runDone := make(chan error, 1)
@@ -470,6 +477,7 @@ func TestLocalNoOrphansAfterShutdown(t *testing.T) {
 }
 
 func TestLocalCrashRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, notebooks.Options{})
 	if code := e.do("alice", "POST", "/api/v1/notebooks/team-a", notebooks.CreateRequest{Name: "crashy"}, nil); code != http.StatusCreated {
 		t.Fatalf("create: HTTP %d", code)

@@ -113,8 +113,31 @@ func detect(ctx context.Context, jupyter string) (flavor, error) {
 		}
 		jupyter = p
 	}
-	if out, err := exec.CommandContext(ctx, jupyter, "lab", "--version").Output(); err == nil {
-		return flavor{command: []string{jupyter, "lab"}, app: "ServerApp", version: "lab " + strings.TrimSpace(string(out))}, nil
+	detected.Lock()
+	defer detected.Unlock()
+	if fl, ok := detected.m[jupyter]; ok {
+		return fl, nil
+	}
+	fl, err := detectUncached(ctx, jupyter)
+	if err == nil {
+		detected.m[jupyter] = fl
+	}
+	return fl, err
+}
+
+// detected caches detection per jupyter command: each probe starts Python, which takes seconds.
+var detected = struct {
+	sync.Mutex
+	m map[string]flavor
+}{m: map[string]flavor{}}
+
+func detectUncached(ctx context.Context, jupyter string) (flavor, error) {
+	// jupyter runs subcommands as jupyter-<name> from PATH or its own directory; look before
+	// paying for a Python start.
+	if hasSubcommand(jupyter, "lab") {
+		if out, err := exec.CommandContext(ctx, jupyter, "lab", "--version").Output(); err == nil {
+			return flavor{command: []string{jupyter, "lab"}, app: "ServerApp", version: "lab " + strings.TrimSpace(string(out))}, nil
+		}
 	}
 	out, err := exec.CommandContext(ctx, jupyter, "notebook", "--version").Output()
 	if err != nil {
@@ -127,6 +150,14 @@ func detect(ctx context.Context, jupyter string) (flavor, error) {
 		app = "ServerApp"
 	}
 	return flavor{command: []string{jupyter, "notebook"}, app: app, version: "notebook " + v}, nil
+}
+
+func hasSubcommand(jupyter, sub string) bool {
+	if _, err := exec.LookPath("jupyter-" + sub); err == nil {
+		return true
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(jupyter), "jupyter-"+sub))
+	return err == nil
 }
 
 // ValidateSpec rejects what a host process cannot honour: images and volume claims.

@@ -71,7 +71,11 @@ func lowerCondition(c *ir.Condition, ref operand) (string, error) {
 	}
 	checked, iss := env.Compile(c.Expr)
 	if iss.Err() != nil {
-		return "", fmt.Errorf("condition %q: %s", c.Expr, strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+		var msgs []string
+		for _, e := range iss.Errors() {
+			msgs = append(msgs, fmt.Sprintf("%s (column %d)", e.Message, e.Location.Column()+1))
+		}
+		return "", fmt.Errorf("condition %q: %s", c.Expr, strings.Join(msgs, "; "))
 	}
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return "", fmt.Errorf("condition %q has type %s, want bool", c.Expr, checked.OutputType())

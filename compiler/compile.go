@@ -154,7 +154,7 @@ func compileIR(p *ir.Pipeline, opts Options) (*Result, error) {
 	case KindCron:
 		s := p.Settings.Schedule
 		if s == nil {
-			return nil, &Error{Pipeline: p.Name, Errs: field.ErrorList{field.Required(field.NewPath(ir.PipelinePath(p).String()).Child("schedule"), "compiling a cron workflow needs a dsl.Schedule option")}}
+			return nil, &Error{Pipeline: p.Name, Errs: field.ErrorList{field.Required(field.NewPath(ir.PipelinePath(p).Child("schedule", "").String()), "compiling a cron workflow needs a dsl.Schedule option")}}
 		}
 		meta.Name = p.Name
 		res.Cron = &wfv1.CronWorkflow{TypeMeta: typeMeta("CronWorkflow"), ObjectMeta: meta, Spec: wfv1.CronWorkflowSpec{

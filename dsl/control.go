@@ -240,3 +240,17 @@ func RunFailures() Value[string] {
 func RunName() Value[string] {
 	return Value[string]{ref: &ir.Value{Kind: ir.ValueGlobal, Type: ir.Type{Kind: ir.KindString, Go: reflect.TypeFor[string]()}, Global: "name"}}
 }
+
+// LoopName names the Argo template and task of a loop whose body compiles to its own DAG
+// (default: the first task's name followed by "-loop").
+func LoopName(name string) LoopOption { return loopName(name) }
+
+type loopName string
+
+func (n loopName) applyLoop(l *ir.Loop) error {
+	if errs := validateName(string(n)); len(errs) > 0 {
+		return fmt.Errorf("loop name %q: %s", string(n), errs[0])
+	}
+	l.Name = string(n)
+	return nil
+}

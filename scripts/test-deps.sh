@@ -7,6 +7,7 @@ check() { # check COMMAND DEBIAN-PACKAGE
   command -v "$1" >/dev/null 2>&1 || need+=("$2")
 }
 # (entries are added as subsystems land)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || check initdb postgresql # store tests; Debian keeps initdb off PATH
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then

@@ -39,10 +39,10 @@ type operand struct {
 	typ      valueType
 	column   string // opColumn
 	nullable bool
-	table    string // opMap
-	key      string // opMap
-	valueCol string // opMap: value or num_value
-	lit      any    // opLiteral
+	table    string      // opMap
+	key      string      // opMap
+	valueCol string      // opMap: value or num_value
+	lit      any         // opLiteral
 	boolExpr celast.Expr // opBoolean, rendered (and its arguments bound) by scalar
 }
 

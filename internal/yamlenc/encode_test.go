@@ -359,3 +359,16 @@ func manyKeys(n int) string {
 	}
 	return b.String()
 }
+
+func TestFromJSONMaxDepth(t *testing.T) {
+	// encoding/json accepts exactly maxDepth levels; so must FromJSON.
+	in := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
+	out, err := FromJSON([]byte(in))
+	if err != nil {
+		t.Fatalf("FromJSON(%d nested arrays): %v", maxDepth, err)
+	}
+	want := strings.Repeat("- ", maxDepth-1) + "[]\n"
+	if diff := cmp.Diff(want, string(out)); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}

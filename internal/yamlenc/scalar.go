@@ -77,8 +77,13 @@ func classify(s []byte, allowLiteral bool) style {
 	}
 	var hasNewline, hasTab, nonPrintable, plainUnsafe bool
 	for i := 0; i < len(s); {
+		// Most bytes are ordinary; skip runs of them without the switch.
+		for byteClass[s[i]] == bOrdinary {
+			if i++; i == len(s) {
+				goto scanned
+			}
+		}
 		switch byteClass[s[i]] {
-		case bOrdinary:
 		case bColon:
 			// ": " and a trailing ":" end a plain key.
 			if i+1 == len(s) || s[i+1] == ' ' {
@@ -105,6 +110,7 @@ func classify(s []byte, allowLiteral bool) style {
 		}
 		i++
 	}
+scanned:
 	switch {
 	case hasNewline:
 		if allowLiteral && !nonPrintable && literalOK(s) {

@@ -140,7 +140,10 @@ func TestErrors(t *testing.T) {
 		err  error
 	}{
 		{"length mismatch", func() error { _, err := metrics.Classify([]int{0, 1}, []int{0}, nil, []string{"a", "b"}); return err }()},
-		{"class out of range", func() error { _, err := metrics.Classify([]int{0, 2}, []int{0, 1}, nil, []string{"a", "b"}); return err }()},
+		{"class out of range", func() error {
+			_, err := metrics.Classify([]int{0, 2}, []int{0, 1}, nil, []string{"a", "b"})
+			return err
+		}()},
 		{"one class", func() error { _, err := metrics.Classify([]int{0}, []int{0}, nil, []string{"a"}); return err }()},
 		{"short probability row", func() error {
 			_, err := metrics.Classify([]int{0, 1}, []int{0, 1}, [][]float64{{1, 0}, {1}}, []string{"a", "b"})

@@ -31,10 +31,10 @@ type Spec struct {
 	// Jupyter and requires it to be empty.
 	Image string `json:"image,omitempty"`
 	// Resources are the CPU, memory and GPU requests.
-	Resources Resources `json:"resources,omitempty"`
+	Resources Resources `json:"resources,omitzero"`
 	// Workspace is the volume that holds the user's files; it survives stop and start and is removed
 	// only by delete.
-	Workspace Workspace `json:"workspace,omitempty"`
+	Workspace Workspace `json:"workspace,omitzero"`
 	// DataVolumes are extra volumes mounted next to the workspace.
 	DataVolumes []DataVolume `json:"dataVolumes,omitempty"`
 	// Env are environment variables for the server and its kernels.

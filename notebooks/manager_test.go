@@ -314,8 +314,8 @@ func TestAPIErrors(t *testing.T) {
 	}
 	tests := []struct {
 		name, user, method, path, body, origin string
-		wantCode                       int
-		wantFields                     []string
+		wantCode                               int
+		wantFields                             []string
 	}{
 		{name: "no credentials", method: "GET", path: "/api/v1/notebooks/team-a", wantCode: 401},
 		{name: "other namespace", user: "alice", method: "GET", path: "/api/v1/notebooks/team-b", wantCode: 403},

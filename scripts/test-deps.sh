@@ -8,6 +8,7 @@ check() { # check COMMAND DEBIAN-PACKAGE
 }
 # (entries are added as subsystems land)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || check initdb postgresql # store tests; Debian keeps initdb off PATH
+check jupyter jupyter-notebook # notebooks/local tests run a real Jupyter server
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-deps: installing ${need[*]}"
   if [ "$(id -u)" = 0 ]; then

@@ -65,7 +65,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Filter:                filter.PostgreSQL,
 		IsUniqueViolation:     func(err error) bool { return hasCode(err, "23505") },
 		IsForeignKeyViolation: func(err error) bool { return hasCode(err, "23503") },
-		// 5 parameters per row; PostgreSQL allows 65535 per statement.
+		// 4 parameters per row; PostgreSQL allows 65535 per statement.
 		MaxBatchRows: 2000,
 		MetricID:     "id",
 	}

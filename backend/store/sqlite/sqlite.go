@@ -132,7 +132,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Filter:                filter.SQLite,
 		IsUniqueViolation:     func(err error) bool { return isConstraint(err, "UNIQUE", "PRIMARY KEY") },
 		IsForeignKeyViolation: func(err error) bool { return isConstraint(err, "FOREIGN KEY") },
-		// 5 columns per row; SQLite allows 32766 parameters per statement.
+		// 4 parameters per row; SQLite allows 32766 per statement.
 		MaxBatchRows: 1000,
 		MetricID:     "rowid",
 	}

@@ -31,8 +31,9 @@ func (s *Store) historyPage(ctx context.Context, runID, key string, opts store.M
 	if size <= 0 {
 		size = store.DefaultMetricPageSize
 	}
-	id := s.d.MetricID
-	q := `SELECT key, value, step, timestamp, ` + id + ` FROM metrics WHERE run_id = ? AND key = ?`
+	id := "m." + s.d.MetricID
+	q := `SELECT s.key, m.value, m.step, m.timestamp, ` + id + ` FROM metrics m JOIN latest_metrics s ON s.id = m.series_id
+WHERE s.run_id = ? AND s.key = ?`
 	args := []any{runID, key}
 	if opts.PageToken != "" {
 		t, err := decodeToken(opts.PageToken)
@@ -44,10 +45,10 @@ func (s *Store) historyPage(ctx context.Context, runID, key string, opts store.M
 		if t.Order != "metric" || err1 != nil || err2 != nil {
 			return nil, "", fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
 		}
-		q += ` AND (step, ` + id + `) > (?, ?)`
+		q += ` AND (m.step, ` + id + `) > (?, ?)`
 		args = append(args, step, last)
 	}
-	q += fmt.Sprintf(` ORDER BY step, %s LIMIT %d`, id, size+1)
+	q += fmt.Sprintf(` ORDER BY m.step, %s LIMIT %d`, id, size+1)
 	rows, err := s.query(ctx, s.read, q, args...)
 	if err != nil {
 		return nil, "", err
@@ -77,10 +78,11 @@ func (s *Store) historyPage(ctx context.Context, runID, key string, opts store.M
 
 func (s *Store) downsample(ctx context.Context, runID, key string, maxPoints int) ([]store.Metric, error) {
 	buckets := max(1, maxPoints/4)
-	id := s.d.MetricID
+	id := "m." + s.d.MetricID
 	q := `WITH b AS (
-  SELECT key, value, step, timestamp, ` + id + ` AS mid, NTILE(?) OVER (ORDER BY step, timestamp, ` + id + `) AS bucket, COUNT(*) OVER () AS total
-  FROM metrics WHERE run_id = ? AND key = ?
+  SELECT s.key, m.value, m.step, m.timestamp, ` + id + ` AS mid,
+    NTILE(?) OVER (ORDER BY m.step, m.timestamp, ` + id + `) AS bucket, COUNT(*) OVER () AS total
+  FROM metrics m JOIN latest_metrics s ON s.id = m.series_id WHERE s.run_id = ? AND s.key = ?
 ), r AS (
   SELECT key, value, step, timestamp, mid, total,
     ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY step, timestamp, mid) AS rf,

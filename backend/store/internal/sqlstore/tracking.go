@@ -25,10 +25,11 @@ func (s *Store) LogBatch(ctx context.Context, runID string, params []store.Param
 		if err := s.logParams(ctx, tx, runID, params); err != nil {
 			return err
 		}
-		if err := s.insertMetrics(ctx, tx, runID, metrics); err != nil {
+		series, err := s.upsertLatest(ctx, tx, runID, metrics)
+		if err != nil {
 			return err
 		}
-		if err := s.upsertLatest(ctx, tx, runID, metrics); err != nil {
+		if err := s.insertMetrics(ctx, tx, series, metrics); err != nil {
 			return err
 		}
 		for _, t := range tags {
@@ -107,8 +108,9 @@ func metricValue(v float64) any {
 	return v
 }
 
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, metrics []store.Metric) error {
-	const head = `INSERT INTO metrics (run_id, key, value, step, timestamp) VALUES `
+// insertMetrics appends the points in multi-row INSERTs; series maps each key to its series ID.
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, series map[string]int64, metrics []store.Metric) error {
+	const head = `INSERT INTO metrics (series_id, step, timestamp, value) VALUES `
 	var full *sql.Stmt // the statement for a full chunk, prepared once per batch
 	defer func() {
 		if full != nil {
@@ -119,20 +121,20 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, met
 		n := min(len(metrics), s.d.MaxBatchRows)
 		chunk := metrics[:n]
 		metrics = metrics[n:]
-		args := make([]any, 0, 5*n)
+		args := make([]any, 0, 4*n)
 		for _, m := range chunk {
-			args = append(args, runID, m.Key, metricValue(m.Value), m.Step, m.Timestamp.UnixMilli())
+			args = append(args, series[m.Key], m.Step, m.Timestamp.UnixMilli(), metricValue(m.Value))
 		}
 		var err error
 		if n == s.d.MaxBatchRows {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, s.rebind(head+valuesList(n, 5))); err != nil {
+				if full, err = tx.PrepareContext(ctx, s.rebind(head+valuesList(n, 4))); err != nil {
 					return fmt.Errorf("prepare metric insert: %w", err)
 				}
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {
-			_, err = s.exec(ctx, tx, head+valuesList(n, 5), args...)
+			_, err = s.exec(ctx, tx, head+valuesList(n, 4), args...)
 		}
 		if err != nil {
 			return fmt.Errorf("insert metrics: %w", s.classify(err))
@@ -160,7 +162,9 @@ func later(a, b store.Metric) bool {
 	return a.Step > b.Step || (a.Step == b.Step && a.Timestamp.UnixMilli() >= b.Timestamp.UnixMilli())
 }
 
-func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, metrics []store.Metric) error {
+// upsertLatest creates the series of new keys, moves each series' latest point forward, and
+// returns the series ID of every key in the batch.
+func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, metrics []store.Metric) (map[string]int64, error) {
 	latest := map[string]store.Metric{}
 	var keys []string
 	for _, m := range metrics {
@@ -172,17 +176,23 @@ func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, metr
 			latest[m.Key] = m
 		}
 	}
+	const newer = `(excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp))`
+	series := make(map[string]int64, len(keys))
 	for _, k := range keys {
 		m := latest[k]
-		_, err := s.exec(ctx, tx, `INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value, step = excluded.step, timestamp = excluded.timestamp
-WHERE excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp)`,
-			runID, m.Key, metricValue(m.Value), m.Step, m.Timestamp.UnixMilli())
+		var id int64
+		err := s.queryRow(ctx, tx, `INSERT INTO latest_metrics (run_id, key, value, step, timestamp) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (run_id, key) DO UPDATE SET
+  value = CASE WHEN `+newer+` THEN excluded.value ELSE latest_metrics.value END,
+  step = CASE WHEN `+newer+` THEN excluded.step ELSE latest_metrics.step END,
+  timestamp = CASE WHEN `+newer+` THEN excluded.timestamp ELSE latest_metrics.timestamp END
+RETURNING id`, runID, m.Key, metricValue(m.Value), m.Step, m.Timestamp.UnixMilli()).Scan(&id)
 		if err != nil {
-			return fmt.Errorf("latest metric %q: %w", k, s.classify(err))
+			return nil, fmt.Errorf("latest metric %q: %w", k, s.classify(err))
 		}
+		series[k] = id
 	}
-	return nil
+	return series, nil
 }
 
 // ListParams implements store.Tracking.

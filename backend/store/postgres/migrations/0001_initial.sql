@@ -120,26 +120,28 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_key_value ON tags (key, value);
 
--- metrics is append-only; id orders points that share a step.
-CREATE TABLE metrics (
+-- latest_metrics is one row per metric series (run, key): its ID numbers the series' points and
+-- it holds the latest point (highest step, then timestamp), which run filters compare.
+CREATE TABLE latest_metrics (
   id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   key       TEXT NOT NULL,
   value     DOUBLE PRECISION,
   step      BIGINT NOT NULL,
-  timestamp BIGINT NOT NULL
-);
-CREATE INDEX metrics_series ON metrics (run_id, key, step, id);
-
-CREATE TABLE latest_metrics (
-  run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-  key       TEXT NOT NULL,
-  value     DOUBLE PRECISION,
-  step      BIGINT NOT NULL,
   timestamp BIGINT NOT NULL,
-  PRIMARY KEY (run_id, key)
+  UNIQUE (run_id, key)
 );
 CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+
+-- metrics is append-only; id orders points that share a step.
+CREATE TABLE metrics (
+  id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  series_id BIGINT NOT NULL REFERENCES latest_metrics (id) ON DELETE CASCADE,
+  step      BIGINT NOT NULL,
+  timestamp BIGINT NOT NULL,
+  value     DOUBLE PRECISION
+);
+CREATE INDEX metrics_series_step ON metrics (series_id, step, id);
 
 CREATE TABLE artifacts (
   id         TEXT PRIMARY KEY,

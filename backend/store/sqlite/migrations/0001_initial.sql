@@ -120,26 +120,29 @@ CREATE TABLE tags (
 );
 CREATE INDEX tags_key_value ON tags (key, value);
 
--- metrics is append-only; the rowid orders points that share a step. value is NULL for NaN,
--- which SQLite cannot store.
-CREATE TABLE metrics (
-  run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-  key       TEXT NOT NULL,
-  value     REAL,
-  step      INTEGER NOT NULL,
-  timestamp INTEGER NOT NULL
-);
-CREATE INDEX metrics_series ON metrics (run_id, key, step);
-
+-- latest_metrics is one row per metric series (run, key): its ID numbers the series' points and
+-- it holds the latest point (highest step, then timestamp), which run filters compare. value is
+-- NULL for NaN, which SQLite cannot store.
 CREATE TABLE latest_metrics (
+  id        INTEGER PRIMARY KEY,
   run_id    TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
   key       TEXT NOT NULL,
   value     REAL,
   step      INTEGER NOT NULL,
   timestamp INTEGER NOT NULL,
-  PRIMARY KEY (run_id, key)
+  UNIQUE (run_id, key)
 );
 CREATE INDEX latest_metrics_key_value ON latest_metrics (key, value);
+
+-- metrics is append-only; the rowid orders points that share a step. Rows are kept small (no
+-- run ID or key) because metric ingestion is the store's hottest write path.
+CREATE TABLE metrics (
+  series_id INTEGER NOT NULL REFERENCES latest_metrics (id) ON DELETE CASCADE,
+  step      INTEGER NOT NULL,
+  timestamp INTEGER NOT NULL,
+  value     REAL
+);
+CREATE INDEX metrics_series_step ON metrics (series_id, step);
 
 CREATE TABLE artifacts (
   id         TEXT PRIMARY KEY,

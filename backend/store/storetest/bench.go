@@ -1,0 +1,112 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/kilnml/kiln/backend/filter"
+	"github.com/kilnml/kiln/backend/store"
+)
+
+// BenchmarkLogBatch measures metric ingestion: each operation logs one batch of batchSize points
+// (10 keys) to one run, and the "points/s" metric is the sustained ingestion rate.
+func BenchmarkLogBatch(b *testing.B, s store.Store, batchSize int) {
+	ctx := context.Background()
+	r := &store.Run{Namespace: "bench"}
+	if err := s.CreateRun(ctx, r); err != nil {
+		b.Fatal(err)
+	}
+	batch := make([]store.Metric, batchSize)
+	ts := time.Now()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			step := int64(i*batchSize + j)
+			batch[j] = store.Metric{Key: fmt.Sprintf("m%d", j%10), Value: float64(step) / 3, Step: step, Timestamp: ts}
+		}
+		if err := s.LogBatch(ctx, r.ID, nil, batch, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batchSize)/b.Elapsed().Seconds(), "points/s")
+}
+
+// SeedRuns fills an empty store with n runs in namespace "bench", every tenth with an accuracy
+// metric and an lr param, for BenchmarkListRuns.
+func SeedRuns(tb testing.TB, s store.Store, n int) {
+	ctx := context.Background()
+	for i := range n {
+		r := &store.Run{Namespace: "bench", Name: fmt.Sprintf("run-%06d", i), Phase: store.PhaseSucceeded}
+		if err := s.CreateRun(ctx, r); err != nil {
+			tb.Fatal(err)
+		}
+		if i%10 == 0 {
+			err := s.LogBatch(ctx, r.ID, []store.Param{{Key: "lr", Value: fmt.Sprint(float64(i%7) / 10)}},
+				[]store.Metric{{Key: "accuracy", Value: float64(i%100) / 100, Timestamp: time.Now()}}, nil)
+			if err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkListRuns measures one page of 50 runs from a store seeded by SeedRuns: the first page,
+// a page deep in the list (keyset token), and filtered pages. It reports the median latency.
+func BenchmarkListRuns(b *testing.B, s store.Store) {
+	ctx := context.Background()
+	deep := ""
+	opts := store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "bench", PageSize: 1000}}
+	for range 50 { // 50,000 runs in
+		_, next, err := s.ListRuns(ctx, opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		opts.PageToken, deep = next, next
+	}
+	if deep == "" {
+		b.Fatal("store has too few runs for the deep page")
+	}
+	_, deep50, err := s.ListRuns(ctx, store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "bench", PageSize: 50, PageToken: deep}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mustParse := func(expr string) *filter.Filter {
+		f, err := filter.Parse(expr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	cases := []struct {
+		name string
+		opts store.ListOptions
+	}{
+		{"first-page", store.ListOptions{Namespace: "bench", PageSize: 50}},
+		{"deep-page", store.ListOptions{Namespace: "bench", PageSize: 50, PageToken: deep50}},
+		{"by-name", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "name"}},
+		{"filter-metric", store.ListOptions{Namespace: "bench", PageSize: 50, Filter: mustParse(`metrics.accuracy > 0.5`)}},
+		{"filter-param-and-name", store.ListOptions{Namespace: "bench", PageSize: 50,
+			Filter: mustParse(`double(params.lr) < 0.3 && name.startsWith("run-0")`)}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			var lat []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				runs, _, err := s.ListRuns(ctx, store.ListRunsOptions{ListOptions: c.opts})
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+				if len(runs) != 50 {
+					b.Fatalf("page of %d runs, want 50", len(runs))
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		})
+	}
+}

@@ -138,6 +138,9 @@ func FromRecords(schema Schema, records [][]string, opts CSVOptions) (*Table, er
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 

@@ -52,11 +52,10 @@ func BenchmarkListRuns100k(b *testing.B) {
 	storetest.BenchmarkListRuns(b, seeded)
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
+// closeSeeded releases the store BenchmarkListRuns100k seeded, from TestMain.
+func closeSeeded() {
 	if seeded != nil {
 		seeded.Close()
 		os.RemoveAll(seedDir)
 	}
-	os.Exit(code)
 }

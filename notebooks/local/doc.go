@@ -13,7 +13,8 @@
 // after Options.MaxRestarts). Stopping sends SIGTERM so Jupyter shuts its kernels down, then kills
 // the group and every process seen below the server: kernels run in their own sessions, so the
 // process group alone would miss them. The same happens after a crash, from the last snapshot of
-// the process tree. If Kiln dies without stopping, the kernel's parent-death signal kills the
-// server; and on the next start the pid file lets the spawner kill anything left behind. Close
+// the process tree. If Kiln dies without stopping, Linux's parent-death signal kills the server,
+// and the pid file (which lists the processes seen below the server) lets the next start kill
+// whatever was left behind. Close
 // stops every server, so a server shutdown leaves no process and no bound port.
 package local

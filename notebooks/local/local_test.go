@@ -202,9 +202,15 @@ func assertGone(t *testing.T, pids []int, port int) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
+	// Connections the peer has not closed yet can hold the port for a moment after the server died.
 	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	for i := 0; err != nil && i < 30; i++ {
+		time.Sleep(100 * time.Millisecond)
+		l, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	}
 	if err != nil {
-		t.Errorf("port %d is still in use: %v", port, err)
+		out, _ := exec.Command("ss", "-ltnp").CombinedOutput()
+		t.Errorf("port %d is still in use: %v\n%s", port, err, out)
 		return
 	}
 	l.Close()
@@ -510,4 +516,67 @@ func TestLocalCrashRestart(t *testing.T) {
 	if code := e.do("alice", "GET", "/notebook/team-a/crashy/api/status", nil, nil); code != http.StatusOK {
 		t.Errorf("proxy after restart: HTTP %d", code)
 	}
+}
+
+// TestLeftoverFromPreviousLife: a server (and its kernel) left running by an earlier life of Kiln
+// is killed by the next spawner on the same directory.
+func TestLeftoverFromPreviousLife(t *testing.T) {
+	t.Parallel()
+	requireJupyter(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	old, err := local.New(ctx, local.Options{Dir: dir, MaxRestarts: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close(ctx)
+	if err := old.Start(ctx, &notebooks.Notebook{Name: "nb", Namespace: "ns"}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		st, _ := old.Status(ctx, "ns", "nb")
+		if st.Phase == notebooks.PhaseRunning {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("old server is %s: %s", st.Phase, st.Message)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	target, token, err := old.Endpoint(ctx, "ns", "nb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", target.String()+"/notebook/ns/nb/api/kernels", strings.NewReader(`{"name":"python3"}`))
+	req.Header.Set("Authorization", "token "+token)
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("start kernel: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	e := &env{t: t, spawner: old}
+	pid, port := e.serverPID("ns", "nb")
+	var procs []int
+	for time.Now().Before(deadline) { // wait for the kernel to appear and be recorded
+		procs = treeOf(pid)
+		b, _ := os.ReadFile(filepath.Join(dir, "ns", "nb", "server.json"))
+		if len(procs) >= 2 && strings.Contains(string(b), "children") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if len(procs) < 2 {
+		t.Fatalf("no kernel below %d", pid)
+	}
+
+	next, err := local.New(ctx, local.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Stop(ctx, "ns", "nb"); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, procs, port)
 }

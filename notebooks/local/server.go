@@ -165,7 +165,10 @@ func (s *Spawner) runOnce(srv *server) error {
 			s.terminate(pid, known, exited)
 			return nil
 		case <-tick.C:
-			known = mergeProcs(known, descendants(pid))
+			if merged := mergeProcs(known, descendants(pid)); len(merged) != len(known) {
+				known = merged
+				_ = writePidFile(srv.dir, pidFile{Server: self, Port: port, Children: known})
+			}
 			if healthy {
 				continue
 			}

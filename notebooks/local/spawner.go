@@ -429,6 +429,9 @@ func randomToken() (string, error) {
 type pidFile struct {
 	Server procID `json:"server"`
 	Port   int    `json:"port"`
+	// Children are the processes seen below the server (kernels, in their own sessions): if the
+	// server dies with Kiln, they can no longer be found through it.
+	Children []procID `json:"children,omitempty"`
 }
 
 func writePidFile(dir string, pf pidFile) error {
@@ -454,13 +457,17 @@ func killLeftover(dir string) error {
 	if err := json.Unmarshal(b, &pf); err != nil {
 		return os.Remove(file)
 	}
+	procs := pf.Children
 	if pf.Server.PID > 0 && pf.Server.alive() {
-		procs := append(descendants(pf.Server.PID), pf.Server)
+		procs = append(mergeProcs(procs, descendants(pf.Server.PID)), pf.Server)
 		_ = syscall.Kill(-pf.Server.PID, syscall.SIGKILL)
-		killAll(procs)
-		if !waitGone(procs, 5*time.Second) {
-			return fmt.Errorf("leftover jupyter server %d did not exit", pf.Server.PID)
-		}
 	}
-	return os.Remove(file)
+	killAll(procs)
+	if !waitGone(procs, 5*time.Second) {
+		return fmt.Errorf("leftover jupyter server %d or its kernels did not exit", pf.Server.PID)
+	}
+	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }

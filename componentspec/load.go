@@ -148,6 +148,10 @@ func fetch(ctx context.Context, src string, cfg *loadConfig) ([]byte, error) {
 		cfg.log.DebugContext(ctx, "fetching component spec", "source", redact(src), "detected", redact(root), "subpath", sub)
 	}
 	if err := client.Get(); err != nil {
+		// The HTTP getter stops reading at the limit and then reports a short write; say why.
+		if fi, serr := os.Stat(client.Dst); serr == nil && !fi.IsDir() && fi.Size() > cfg.maxSize {
+			return nil, fmt.Errorf("spec file is larger than %d bytes", cfg.maxSize)
+		}
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -135,9 +135,8 @@ func compileIR(p *ir.Pipeline, opts Options) (*Result, error) {
 		c.errs = append(c.errs, field.NotSupported(field.NewPath("kind"), opts.Kind, []string{string(KindWorkflow), string(KindTemplate), string(KindCron)}))
 	}
 	c.checkPipeline(p, true)
-	if len(c.errs) > 0 {
-		return nil, &Error{Pipeline: p.Name, Errs: c.errs}
-	}
+	// Lowering runs even after problems were found, so that problems of wiring (which only
+	// show when references are resolved) are reported together with the rest.
 	spec := c.workflowSpec()
 	if len(c.errs) > 0 {
 		return nil, &Error{Pipeline: p.Name, Errs: c.errs}

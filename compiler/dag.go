@@ -48,7 +48,10 @@ func (c *compilation) errorf(path *ir.Path, typ field.ErrorType, detail string) 
 // claimTemplate reserves a template name, reporting a clash with an earlier owner.
 func (c *compilation) claimTemplate(name, owner string) bool {
 	if prev, ok := c.owners[name]; ok {
-		c.errs = append(c.errs, field.Duplicate(field.NewPath(ir.PipelinePath(c.top).String()).Child("template"), name+" (used by "+prev+" and "+owner+")"))
+		// Two components of one name were reported by checkPipeline already.
+		if prev != owner {
+			c.errorf(ir.PipelinePath(c.top).Child("template", name), field.ErrorTypeDuplicate, "name used by "+prev+" and "+owner)
+		}
 		return false
 	}
 	c.owners[name] = owner

@@ -219,8 +219,8 @@ func (c *compilation) applyConfig(tmpl *wfv1.Template, ctr *apiv1.Container, cfg
 	res := cfg.Resources
 	req, lim := apiv1.ResourceList{}, apiv1.ResourceList{}
 	setQ := func(l apiv1.ResourceList, name apiv1.ResourceName, q string) {
-		if q != "" {
-			l[name] = resource.MustParse(q) // checked when the option was applied
+		if v, err := resource.ParseQuantity(q); q != "" && err == nil { // checked by the option
+			l[name] = v
 		}
 	}
 	setQ(req, apiv1.ResourceCPU, res.CPURequest)

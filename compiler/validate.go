@@ -34,8 +34,10 @@ func (c *compilation) checkPipeline(p *ir.Pipeline, top bool) {
 				c.errorf(path, field.ErrorTypeDuplicate, "task name used twice in the pipeline (use dsl.Name to tell them apart)")
 			}
 			names[t.Name] = t
-			if msgs := validation.IsDNS1123Label(t.Name); len(msgs) > 0 {
-				c.errorf(path, field.ErrorTypeInvalid, "task name: "+msgs[0])
+			if !isDNSLabel(t.Name) {
+				if msgs := validation.IsDNS1123Label(t.Name); len(msgs) > 0 {
+					c.errorf(path, field.ErrorTypeInvalid, "task name: "+msgs[0])
+				}
 			}
 			comp := t.Component
 			if prev, ok := components[comp.Name]; ok && prev != comp {
@@ -153,4 +155,22 @@ func checkEncoded(s string, t ir.Type) error {
 		return fmt.Errorf("%q is not a valid %s", s, t)
 	}
 	return nil
+}
+
+// isDNSLabel is a fast check for an RFC 1123 label; the compiler asks apimachinery for the
+// message only when it fails.
+func isDNSLabel(s string) bool {
+	if len(s) == 0 || len(s) > validation.DNS1123LabelMaxLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '-' && i > 0 && i < len(s)-1:
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -3,9 +3,12 @@ package compiler
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/kilnml/kiln/internal/yamlenc"
 )
 
 // objectOut is the serialized form of a compiled object: Kubernetes' ObjectMeta and the Argo
@@ -28,20 +31,67 @@ type metaOut struct {
 // JSON serializes the compiled object compactly, without empty fields.
 func (r *Result) JSON() ([]byte, error) {
 	var out objectOut
+	var spec *wfv1.WorkflowSpec
 	switch {
 	case r.Template != nil:
-		out = objectOut{APIVersion: r.Template.APIVersion, Kind: r.Template.Kind, Spec: &r.Template.Spec, Metadata: metaOf(r.Template.Name, r.Template.GenerateName, r.Template.Namespace, r.Template.Labels, r.Template.Annotations)}
+		out = objectOut{APIVersion: r.Template.APIVersion, Kind: r.Template.Kind, Metadata: metaOf(r.Template.Name, r.Template.GenerateName, r.Template.Namespace, r.Template.Labels, r.Template.Annotations)}
+		spec = &r.Template.Spec
 	case r.Cron != nil:
-		out = objectOut{APIVersion: r.Cron.APIVersion, Kind: r.Cron.Kind, Spec: &r.Cron.Spec, Metadata: metaOf(r.Cron.Name, r.Cron.GenerateName, r.Cron.Namespace, r.Cron.Labels, r.Cron.Annotations)}
+		out = objectOut{APIVersion: r.Cron.APIVersion, Kind: r.Cron.Kind, Metadata: metaOf(r.Cron.Name, r.Cron.GenerateName, r.Cron.Namespace, r.Cron.Labels, r.Cron.Annotations)}
+		cs := r.Cron.Spec
+		cs.WorkflowSpec.Templates = nil
+		specJSON, err := spliceTemplates(&cs, r.Cron.Spec.WorkflowSpec.Templates, []byte(`"workflowSpec":{`))
+		if err != nil {
+			return nil, err
+		}
+		out.Spec = json.RawMessage(specJSON)
 	default:
 		w := r.Workflow
-		out = objectOut{APIVersion: w.APIVersion, Kind: w.Kind, Spec: &w.Spec, Metadata: metaOf(w.Name, w.GenerateName, w.Namespace, w.Labels, w.Annotations)}
+		out = objectOut{APIVersion: w.APIVersion, Kind: w.Kind, Metadata: metaOf(w.Name, w.GenerateName, w.Namespace, w.Labels, w.Annotations)}
+		spec = &w.Spec
+	}
+	if spec != nil {
+		s := *spec
+		s.Templates = nil
+		specJSON, err := spliceTemplates(&s, spec.Templates, []byte(`{`))
+		if err != nil {
+			return nil, err
+		}
+		out.Spec = json.RawMessage(specJSON)
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
 		return nil, err
 	}
 	return prune(b), nil
+}
+
+// spliceTemplates marshals v (a spec whose templates were removed) and inserts the templates,
+// encoded by appendTemplates, right after the first occurrence of at, where encoding/json would
+// have put them (templates is the first field of a workflow spec).
+func spliceTemplates(v any, ts []wfv1.Template, at []byte) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if len(ts) == 0 {
+		return b, nil
+	}
+	i := bytes.Index(b, at)
+	if i < 0 {
+		return nil, fmt.Errorf("serialize: no %s in the spec", at)
+	}
+	i += len(at)
+	out := make([]byte, 0, len(b)+len(ts)*256)
+	out = append(out, b[:i]...)
+	out = append(out, `"templates":`...)
+	if out, err = appendTemplates(out, ts); err != nil {
+		return nil, err
+	}
+	if b[i] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, b[i:]...), nil
 }
 
 func metaOf(name, generateName, namespace string, labels, annotations map[string]string) metaOut {
@@ -55,7 +105,7 @@ func (r *Result) YAML() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yaml.JSONToYAML(b)
+	return yamlenc.AppendFromJSON(make([]byte, 0, len(b)+len(b)/2), b)
 }
 
 // empties are members that Argo's and Kubernetes' types serialize although they are empty; they

@@ -134,18 +134,18 @@ func CacheMaxAge(d time.Duration) Option {
 // CPU requests and limits CPU, as Kubernetes quantities ("500m", "2"); empty means unset.
 func CPU(request, limit string) Option {
 	return optionFunc(func(o *optionSet) {
-		o.quantity("cpu request", request)
-		o.quantity("cpu limit", limit)
-		o.cfg.Resources.CPURequest, o.cfg.Resources.CPULimit = request, limit
+		if o.quantity("cpu request", request) && o.quantity("cpu limit", limit) {
+			o.cfg.Resources.CPURequest, o.cfg.Resources.CPULimit = request, limit
+		}
 	})
 }
 
 // Memory requests and limits memory, as Kubernetes quantities ("512Mi", "4Gi"); empty means unset.
 func Memory(request, limit string) Option {
 	return optionFunc(func(o *optionSet) {
-		o.quantity("memory request", request)
-		o.quantity("memory limit", limit)
-		o.cfg.Resources.MemoryRequest, o.cfg.Resources.MemoryLimit = request, limit
+		if o.quantity("memory request", request) && o.quantity("memory limit", limit) {
+			o.cfg.Resources.MemoryRequest, o.cfg.Resources.MemoryLimit = request, limit
+		}
 	})
 }
 
@@ -162,13 +162,16 @@ func GPU(count int, resourceName string) Option {
 	})
 }
 
-func (o *optionSet) quantity(what, q string) {
+// quantity checks a Kubernetes quantity ("" is allowed) and reports whether it is valid.
+func (o *optionSet) quantity(what, q string) bool {
 	if q == "" {
-		return
+		return true
 	}
 	if _, err := resource.ParseQuantity(q); err != nil {
 		o.errorf("%s %q is not a Kubernetes quantity", what, q)
+		return false
 	}
+	return true
 }
 
 // NodeSelector schedules the task on nodes with all the given labels.

@@ -89,7 +89,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 	d := &dagRun{
 		r: r, node: node, tmpl: tmpl, g: g,
 		results:  map[string]taskDone{},
-		sc:       newScope(r.globalParams(), r.globalArtifacts()),
+		sc:       r.templateScope(tmpl),
 		failFast: tmpl.DAG.FailFast == nil || *tmpl.DAG.FailFast,
 	}
 	if tmpl.Parallelism != nil && *tmpl.Parallelism > 0 {
@@ -360,7 +360,7 @@ func (d *dagRun) executeTask(ctx context.Context, task wfv1.DAGTask, sc *scope) 
 		}
 		t := *task.DeepCopy()
 		t.WithItems, t.WithParam, t.WithSequence = nil, "", nil
-		if err := isc.replace(&t, false); err != nil {
+		if err := isc.replace(&t, true); err != nil {
 			n := r.createNode(itemName, itemName[len(d.node.Name)+1:], wfv1.NodeTypeSkipped, task.Template, group.ID, d.node.ID)
 			r.finish(n, wfv1.NodeError, err.Error())
 			return r.snapshot(n)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/argoproj/argo-workflows/v3/util/strftime"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -207,10 +208,11 @@ func globalsOf(wf *wfv1.Workflow) map[string]string {
 	if wf.Spec.Priority != nil {
 		g["workflow.priority"] = strconv.Itoa(int(*wf.Spec.Priority))
 	}
-	ts := wf.CreationTimestamp.UTC()
-	for _, c := range "aAbBcCdDeFgGhHIjklmMnprRsStTuUVwWxXyYzZ" {
-		g["workflow.creationTimestamp."+string(c)] = strftime(ts, c)
+	for c := range strftime.FormatChars {
+		g["workflow.creationTimestamp."+string(c)] = strftime.Format("%"+string(c), wf.CreationTimestamp.Time)
 	}
+	g["workflow.creationTimestamp.s"] = strconv.FormatInt(wf.CreationTimestamp.Unix(), 10)
+	g["workflow.creationTimestamp.RFC3339"] = wf.CreationTimestamp.Format(time.RFC3339)
 	for _, p := range wf.Spec.Arguments.Parameters {
 		if p.Value != nil {
 			g["workflow.parameters."+p.Name] = p.Value.String()
@@ -218,6 +220,7 @@ func globalsOf(wf *wfv1.Workflow) map[string]string {
 	}
 	if b, err := json.Marshal(wf.Spec.Arguments.Parameters); err == nil {
 		g["workflow.parameters"] = string(b)
+		g["workflow.parameters.json"] = string(b)
 	}
 	for k, v := range wf.Labels {
 		g["workflow.labels."+k] = v
@@ -226,55 +229,14 @@ func globalsOf(wf *wfv1.Workflow) map[string]string {
 		g["workflow.annotations."+k] = v
 	}
 	if b, err := json.Marshal(wf.Labels); err == nil {
+		g["workflow.labels"] = string(b)
 		g["workflow.labels.json"] = string(b)
 	}
 	if b, err := json.Marshal(wf.Annotations); err == nil {
+		g["workflow.annotations"] = string(b)
 		g["workflow.annotations.json"] = string(b)
 	}
 	return g
-}
-
-// strftime formats the few conversions Argo's creationTimestamp offers.
-func strftime(t time.Time, c rune) string {
-	layouts := map[rune]string{
-		'a': "Mon", 'A': "Monday", 'b': "Jan", 'B': "January", 'c': time.ANSIC, 'd': "02", 'e': "_2",
-		'F': "2006-01-02", 'H': "15", 'I': "03", 'm': "01", 'M': "04", 'p': "PM", 'R': "15:04",
-		'S': "05", 'T': "15:04:05", 'y': "06", 'Y': "2006", 'z': "-0700", 'Z': "MST", 'D': "01/02/06",
-		'h': "Jan", 'r': "03:04:05 PM", 'x': "01/02/06", 'X': "15:04:05", 'k': "15", 'l': "3",
-	}
-	if l, ok := layouts[c]; ok {
-		return t.Format(l)
-	}
-	switch c {
-	case 's':
-		return strconv.FormatInt(t.Unix(), 10)
-	case 'j':
-		return fmt.Sprintf("%03d", t.YearDay())
-	case 'u':
-		wd := int(t.Weekday())
-		if wd == 0 {
-			wd = 7
-		}
-		return strconv.Itoa(wd)
-	case 'w':
-		return strconv.Itoa(int(t.Weekday()))
-	case 'g', 'G', 'V', 'U', 'W', 'C', 'n', 't':
-		y, w := t.ISOWeek()
-		switch c {
-		case 'G':
-			return strconv.Itoa(y)
-		case 'g':
-			return fmt.Sprintf("%02d", y%100)
-		case 'C':
-			return fmt.Sprintf("%02d", t.Year()/100)
-		case 'n':
-			return "\n"
-		case 't':
-			return "\t"
-		}
-		return fmt.Sprintf("%02d", w)
-	}
-	return ""
 }
 
 func randomSuffix() string {

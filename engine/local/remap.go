@@ -69,6 +69,15 @@ func (rm *remapper) prepare() error {
 			return fmt.Errorf("prepare %s: %w", p, err)
 		}
 	}
+	// Directories every image has (/tmp, /etc, …) exist on the host too;
+	// give the node its own empty copy so writes under them work.
+	for _, p := range rm.paths {
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			if err := os.MkdirAll(rm.mapPath(p), 0o755); err != nil {
+				return fmt.Errorf("prepare %s: %w", p, err)
+			}
+		}
+	}
 	for _, d := range rm.dirs {
 		if err := os.MkdirAll(rm.mapPath(d), 0o755); err != nil {
 			return fmt.Errorf("prepare mount %s: %w", d, err)

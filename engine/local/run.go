@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -287,7 +288,7 @@ func (r *run) exitHandlerName() string {
 
 func nodeToWorkflowPhase(n *wfv1.NodeStatus) (wfv1.WorkflowPhase, string) {
 	switch n.Phase {
-	case wfv1.NodeSucceeded, wfv1.NodeSkipped:
+	case wfv1.NodeSucceeded, wfv1.NodeSkipped, wfv1.NodeOmitted:
 		return wfv1.WorkflowSucceeded, ""
 	case wfv1.NodeError:
 		return wfv1.WorkflowError, n.Message
@@ -315,7 +316,7 @@ func (r *run) failuresLocked() string {
 	sort.Strings(ids)
 	for _, id := range ids {
 		n := r.nodes[id]
-		if !n.Phase.FailedOrError() || n.Type != wfv1.NodeTypePod {
+		if !n.Phase.FailedOrError() {
 			continue
 		}
 		out = append(out, failure{
@@ -324,10 +325,8 @@ func (r *run) failuresLocked() string {
 		})
 	}
 	b, _ := json.Marshal(out)
-	if out == nil {
-		return "null"
-	}
-	return string(b)
+	// Argo quotes the list so substitution keeps its inner quotes escaped.
+	return strconv.Quote(string(b))
 }
 
 // writeStatusFile leaves the final status next to the logs for later tools.

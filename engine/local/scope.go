@@ -438,3 +438,20 @@ func stringify(v any) string {
 		return fmt.Sprintf("%v", x)
 	}
 }
+
+// templateScope is the starting scope of a DAG or steps template: globals
+// plus the template's own (resolved) inputs.
+func (r *run) templateScope(t *wfv1.Template) *scope {
+	s := newScope(r.globalParams(), r.globalArtifacts())
+	for _, p := range t.Inputs.Parameters {
+		if p.Value != nil {
+			s.params["inputs.parameters."+p.Name] = p.Value.String()
+		}
+	}
+	for _, a := range t.Inputs.Artifacts {
+		if a.HasLocation() {
+			s.arts["inputs.artifacts."+a.Name] = a
+		}
+	}
+	return s
+}

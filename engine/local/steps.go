@@ -10,7 +10,7 @@ import (
 // runSteps executes a steps template: groups in order, the steps of a group
 // in parallel.
 func (r *run) runSteps(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Template) (wfv1.NodePhase, string, *wfv1.Outputs) {
-	sc := newScope(r.globalParams(), r.globalArtifacts())
+	sc := r.templateScope(tmpl)
 	var sem chan struct{}
 	if tmpl.Parallelism != nil && *tmpl.Parallelism > 0 {
 		sem = make(chan struct{}, *tmpl.Parallelism)
@@ -121,7 +121,7 @@ func (r *run) runStep(ctx context.Context, step wfv1.WorkflowStep, sc *scope, gr
 		}
 		s := *step.DeepCopy()
 		s.WithItems, s.WithParam, s.WithSequence = nil, "", nil
-		if err := isc.replace(&s, false); err != nil {
+		if err := isc.replace(&s, true); err != nil {
 			n := r.createNode(itemName, display, wfv1.NodeTypeSkipped, step.Template, groupID, boundaryID)
 			r.finish(n, wfv1.NodeError, err.Error())
 			return r.snapshot(n)

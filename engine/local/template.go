@@ -10,6 +10,7 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
+	exprenv "github.com/argoproj/argo-workflows/v3/util/expr/env"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -146,7 +147,7 @@ func (r *run) executeWithRetries(ctx context.Context, inv invocation, tmpl, reso
 			return node
 		}
 		if rs.Expression != "" {
-			ok, err := evalRetryExpression(rs.Expression, last)
+			ok, err := evalRetryExpression(rs.Expression, last, attempt)
 			if err != nil {
 				r.finish(node, wfv1.NodeError, err.Error())
 				return node
@@ -177,20 +178,19 @@ func (r *run) executeWithRetries(ctx context.Context, inv invocation, tmpl, reso
 	}
 }
 
-func evalRetryExpression(expression string, last *wfv1.NodeStatus) (bool, error) {
+func evalRetryExpression(expression string, last *wfv1.NodeStatus, attempt int) (bool, error) {
 	exit := "-1"
 	if last.Outputs != nil && last.Outputs.ExitCode != nil {
 		exit = *last.Outputs.ExitCode
 	}
-	env := map[string]any{
-		"lastRetry": map[string]any{
-			"exitCode": exit,
-			"status":   string(last.Phase),
-			"duration": fmt.Sprintf("%f", last.FinishedAt.Sub(last.StartedAt.Time).Seconds()),
-			"message":  last.Message,
-		},
+	scope := map[string]any{
+		"retries":            strconv.Itoa(attempt),
+		"lastRetry.exitCode": exit,
+		"lastRetry.status":   string(last.Phase),
+		"lastRetry.duration": fmt.Sprint(last.FinishedAt.Truncate(time.Second).Sub(last.StartedAt.Truncate(time.Second)).Seconds()),
+		"lastRetry.message":  last.Message,
 	}
-	ok, err := argoexpr.EvalBool(expression, env)
+	ok, err := argoexpr.EvalBool(expression, exprenv.GetFuncMap(scope))
 	if err != nil {
 		return false, fmt.Errorf("evaluate retryStrategy.expression %q: %w", expression, err)
 	}

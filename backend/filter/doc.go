@@ -36,5 +36,6 @@
 //
 // The fragment refers to the runs table as r (columns as named above, timestamps as BIGINT
 // Unix nanoseconds, NULL when unset) and to the tables params(run_id, key, value, num_value),
-// latest_metrics(run_id, key, value) and tags(run_id, key, value). The store owns that schema.
+// latest_metrics(run_id, key, value) and tags(run_id, key, value), each needing an index on
+// (key, value). The store owns that schema.
 package filter

@@ -23,29 +23,29 @@ func TestSQL(t *testing.T) {
 		{
 			name:       "metric above",
 			expr:       `metrics.accuracy > 0.9`,
-			wantSQLite: `EXISTS (SELECT 1 FROM latest_metrics t WHERE t.run_id = r.id AND t.key = ? AND t.value > ?)`,
-			wantPG:     `EXISTS (SELECT 1 FROM latest_metrics t WHERE t.run_id = r.id AND t.key = CAST($3 AS TEXT) AND t.value > CAST($4 AS DOUBLE PRECISION))`,
+			wantSQLite: `r.id IN (SELECT t.run_id FROM latest_metrics t WHERE t.key = ? AND t.value > ?)`,
+			wantPG:     `r.id IN (SELECT t.run_id FROM latest_metrics t WHERE t.key = CAST($3 AS TEXT) AND t.value > CAST($4 AS DOUBLE PRECISION))`,
 			wantArgs:   []any{"accuracy", 0.9},
 		},
 		{
 			name:       "int literal against a metric becomes a double, literal on the left flips",
 			expr:       `1 <= metrics["val-loss"]`,
-			wantSQLite: `EXISTS (SELECT 1 FROM latest_metrics t WHERE t.run_id = r.id AND t.key = ? AND t.value >= ?)`,
-			wantPG:     `EXISTS (SELECT 1 FROM latest_metrics t WHERE t.run_id = r.id AND t.key = CAST($3 AS TEXT) AND t.value >= CAST($4 AS DOUBLE PRECISION))`,
+			wantSQLite: `r.id IN (SELECT t.run_id FROM latest_metrics t WHERE t.key = ? AND t.value >= ?)`,
+			wantPG:     `r.id IN (SELECT t.run_id FROM latest_metrics t WHERE t.key = CAST($3 AS TEXT) AND t.value >= CAST($4 AS DOUBLE PRECISION))`,
 			wantArgs:   []any{"val-loss", 1.0},
 		},
 		{
 			name:       "numeric param and a run field",
 			expr:       `double(params.lr) < 0.1 && phase != "Failed"`,
-			wantSQLite: `(EXISTS (SELECT 1 FROM params t WHERE t.run_id = r.id AND t.key = ? AND t.num_value < ?)) AND (r.phase <> ?)`,
-			wantPG:     `(EXISTS (SELECT 1 FROM params t WHERE t.run_id = r.id AND t.key = CAST($3 AS TEXT) AND t.num_value < CAST($4 AS DOUBLE PRECISION))) AND (r.phase <> CAST($5 AS TEXT))`,
+			wantSQLite: `(r.id IN (SELECT t.run_id FROM params t WHERE t.key = ? AND t.num_value < ?)) AND (r.phase <> ?)`,
+			wantPG:     `(r.id IN (SELECT t.run_id FROM params t WHERE t.key = CAST($3 AS TEXT) AND t.num_value < CAST($4 AS DOUBLE PRECISION))) AND (r.phase <> CAST($5 AS TEXT))`,
 			wantArgs:   []any{"lr", 0.1, "Failed"},
 		},
 		{
 			name:       "negation, has and in map",
 			expr:       `!has(tags.team) || "owner" in tags`,
-			wantSQLite: `(NOT (EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ?))) OR (EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = ?))`,
-			wantPG:     `(NOT (EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = CAST($3 AS TEXT)))) OR (EXISTS (SELECT 1 FROM tags t WHERE t.run_id = r.id AND t.key = CAST($4 AS TEXT)))`,
+			wantSQLite: `(NOT (r.id IN (SELECT t.run_id FROM tags t WHERE t.key = ?))) OR (r.id IN (SELECT t.run_id FROM tags t WHERE t.key = ?))`,
+			wantPG:     `(NOT (r.id IN (SELECT t.run_id FROM tags t WHERE t.key = CAST($3 AS TEXT)))) OR (r.id IN (SELECT t.run_id FROM tags t WHERE t.key = CAST($4 AS TEXT)))`,
 			wantArgs:   []any{"team", "owner"},
 		},
 		{
@@ -58,7 +58,7 @@ func TestSQL(t *testing.T) {
 		{
 			name:       "string functions escape their pattern",
 			expr:       `name.startsWith("a_b%[*?\\")`,
-			wantSQLite: `r.name GLOB ?`,
+			wantSQLite: `+r.name GLOB ?`,
 			wantPG:     `r.name LIKE CAST($3 AS TEXT) ESCAPE '\'`,
 			wantArgs:   nil, // the pattern differs per dialect; checked below
 		},

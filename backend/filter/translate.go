@@ -112,7 +112,7 @@ func (t *translator) boolExpr(e celast.Expr) (string, error) {
 }
 
 func (t *translator) keyExists(table, key string) string {
-	return fmt.Sprintf("EXISTS (SELECT 1 FROM %s t WHERE t.run_id = r.id AND t.key = %s)", table, t.arg(key, vString))
+	return fmt.Sprintf("r.id IN (SELECT t.run_id FROM %s t WHERE t.key = %s)", table, t.arg(key, vString))
 }
 
 func (t *translator) call(e celast.Expr) (string, error) {
@@ -153,13 +153,14 @@ func (t *translator) call(e celast.Expr) (string, error) {
 	return "", t.unsupported(e, fmt.Sprintf("function %q", fn))
 }
 
-// pred renders a predicate over one operand; for a map key it becomes an EXISTS over the key's
-// row, so that a missing key is false and the (key, value) indexes apply.
+// pred renders a predicate over one operand. For a map key it becomes membership in the set of
+// runs whose key satisfies the predicate: a missing key is false, the subquery is uncorrelated
+// (evaluated once, through the (key, value) index) and NOT keeps two-valued logic.
 func (t *translator) pred(o operand, render func(x string) string) string {
 	switch o.kind {
 	case opMap:
 		key := t.arg(o.key, vString)
-		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s t WHERE t.run_id = r.id AND t.key = %s AND %s)",
+		return fmt.Sprintf("r.id IN (SELECT t.run_id FROM %s t WHERE t.key = %s AND %s)",
 			o.table, key, render("t."+o.valueCol))
 	case opColumn:
 		if o.nullable {
@@ -313,6 +314,11 @@ func (t *translator) match(e celast.Expr, fn string, target, argExpr celast.Expr
 		}
 	}
 	return t.pred(x, func(col string) string {
+		if t.dialect == SQLite && x.kind == opColumn {
+			// Unary + keeps SQLite from answering a prefix through the column's index and then
+			// sorting every match for the page; PostgreSQL's LIKE does not use it either.
+			col = "+" + col
+		}
 		s := col + op + t.arg(pattern, vString)
 		if t.dialect == PostgreSQL {
 			s += ` ESCAPE '\'`

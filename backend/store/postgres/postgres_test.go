@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"github.com/kilnml/kiln/backend/filter"
 	"testing"
 
 	"github.com/kilnml/kiln/backend/store"
@@ -22,4 +23,16 @@ func newStore(t *testing.T) store.Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, newStore)
+}
+
+func TestFilterCorpusRuns(t *testing.T) {
+	s := newStore(t)
+	defer s.Close()
+	storetest.SeedFilterRuns(t, s)
+	for _, expr := range storetest.FilterCorpus {
+		if _, err := filter.Parse(expr); err != nil {
+			t.Errorf("corpus filter does not parse: %v", err)
+		}
+		storetest.FilterRunsOK(t, s, expr)
+	}
 }

@@ -171,11 +171,13 @@ func parseCell(k Kind, cell string) (float64, error) {
 	}
 }
 
+// parseBool accepts only true and false (any case): yes/no and t/f columns are more often
+// categorical labels, and reading them as bools would rewrite their text.
 func parseBool(s string) (bool, bool) {
 	switch strings.ToLower(s) {
-	case "true", "t", "yes":
+	case "true":
 		return true, true
-	case "false", "f", "no":
+	case "false":
 		return false, true
 	}
 	return false, false

@@ -20,8 +20,8 @@ import (
 const sample = `id,height,smoker,colour,score
 1,1.8,true,red,10
 2,NA,false,blue,
-3,1.65,yes,,7
-4,1.7,no,red,8
+3,1.65,TRUE,,7
+4,1.7,False,red,8
 `
 
 func TestReadCSVInfersSchema(t *testing.T) {

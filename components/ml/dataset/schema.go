@@ -32,7 +32,7 @@ func (t *Table) Schema() Schema {
 }
 
 // InferSchema chooses a kind for each column of text records: bool if every non-missing cell
-// is true/false (or t/f, yes/no), int if every one parses as a base-10 integer, float if every
+// is true or false (any case), int if every one parses as a base-10 integer, float if every
 // one parses as a number, and string otherwise. A column with no non-missing value is float.
 // opts.Kinds overrides the inferred kind of the columns it names.
 func InferSchema(header []string, records [][]string, opts CSVOptions) Schema {

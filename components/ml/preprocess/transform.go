@@ -79,9 +79,9 @@ type ColumnTransform struct {
 	// Fill replaces a missing numeric value; nil leaves it NaN.
 	Fill *float64 `json:"fill,omitempty"`
 	// Center is subtracted from a numeric value.
-	Center float64 `json:"center"`
-	// Scale divides a numeric value after centring; never 0.
-	Scale float64 `json:"scale"`
+	Center float64 `json:"center,omitempty"`
+	// Scale divides a numeric value after centring; never 0 for a numeric column.
+	Scale float64 `json:"scale,omitempty"`
 	// Categories lists a categorical column's known values, sorted.
 	Categories []string `json:"categories,omitempty"`
 	// FillCategory replaces a missing categorical value.
@@ -193,7 +193,7 @@ func median(v []float64) float64 {
 }
 
 func fitCategorical(c *dataset.Column, cfg Config) (ColumnTransform, error) {
-	ct := ColumnTransform{Name: c.Name, Kind: Categorical, Scale: 1, ErrorOnUnknown: cfg.ErrorOnUnknown}
+	ct := ColumnTransform{Name: c.Name, Kind: Categorical, ErrorOnUnknown: cfg.ErrorOnUnknown}
 	counts := map[string]int{}
 	for i := range c.Len() {
 		if !c.IsMissing(i) {

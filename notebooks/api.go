@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -80,6 +81,7 @@ func (m *Manager) Handler(auth Authorizer) http.Handler {
 //	POST   /api/v1/notebooks/{namespace}/{name}/stop   stop, keeping the workspace
 //	POST   /api/v1/notebooks/{namespace}/{name}/start  start again
 //	DELETE /api/v1/notebooks/{namespace}/{name}        delete with the workspace (204)
+//	GET    /api/v1/notebooks/{namespace}/{name}/logs   server log, text (?tailLines=N, default 200)
 //	*      /notebook/{namespace}/{name}/...            proxy to the server (HTTP and WebSocket)
 func (m *Manager) Register(mux *http.ServeMux, auth Authorizer) {
 	h := &api{m: m, auth: auth}
@@ -89,6 +91,7 @@ func (m *Manager) Register(mux *http.ServeMux, auth Authorizer) {
 	mux.HandleFunc("POST /api/v1/notebooks/{namespace}/{name}/stop", h.stop)
 	mux.HandleFunc("POST /api/v1/notebooks/{namespace}/{name}/start", h.start)
 	mux.HandleFunc("DELETE /api/v1/notebooks/{namespace}/{name}", h.delete)
+	mux.HandleFunc("GET /api/v1/notebooks/{namespace}/{name}/logs", h.logs)
 	mux.Handle("/notebook/{namespace}/{name}/", m.ProxyHandler(auth))
 }
 
@@ -200,6 +203,29 @@ func (h *api) delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+func (h *api) logs(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.authorize(w, r); !ok {
+		return
+	}
+	tail := 200
+	if v := r.URL.Query().Get("tailLines"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			writeError(w, &ValidationError{Errors: field.ErrorList{field.Invalid(field.NewPath("tailLines"), v, "must be a positive integer")}})
+			return
+		}
+		tail = n
+	}
+	b, err := h.m.Logs(r.Context(), r.PathValue("namespace"), r.PathValue("name"), tail)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(b)
+}
+
 // StatusCode maps an error from this package to an HTTP status code.
 func StatusCode(err error) int {
 	var verr *ValidationError
@@ -216,6 +242,8 @@ func StatusCode(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, ErrNotRunning):
 		return http.StatusServiceUnavailable
+	case errors.Is(err, ErrNoLogs):
+		return http.StatusNotImplemented
 	default:
 		return http.StatusInternalServerError
 	}

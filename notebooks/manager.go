@@ -239,6 +239,18 @@ func (m *Manager) Delete(ctx context.Context, namespace, name string) error {
 	return m.repo.Delete(ctx, namespace, name)
 }
 
+// Logs returns the last tailLines lines of a notebook's server log.
+func (m *Manager) Logs(ctx context.Context, namespace, name string, tailLines int) ([]byte, error) {
+	if _, err := m.repo.Get(ctx, namespace, name); err != nil {
+		return nil, err
+	}
+	lr, ok := m.spawn.(LogReader)
+	if !ok {
+		return nil, ErrNoLogs
+	}
+	return lr.Logs(ctx, namespace, name, tailLines)
+}
+
 // launchSpec returns a copy of nb whose environment holds the variables Kiln adds.
 func (m *Manager) launchSpec(ctx context.Context, nb *Notebook) (*Notebook, error) {
 	l := *nb

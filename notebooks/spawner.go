@@ -41,6 +41,16 @@ type SpecValidator interface {
 	ValidateSpec(spec *Spec, fld *field.Path) field.ErrorList
 }
 
+// LogReader is implemented by spawners that keep their servers' logs; the API serves them at
+// GET /api/v1/notebooks/{namespace}/{name}/logs.
+type LogReader interface {
+	// Logs returns the last tailLines lines of the server's log.
+	Logs(ctx context.Context, namespace, name string, tailLines int) ([]byte, error)
+}
+
+// ErrNoLogs means the spawner keeps no logs (it does not implement LogReader).
+var ErrNoLogs = errors.New("notebooks: this spawner keeps no logs")
+
 // Errors shared by the Manager, the spawners and the HTTP handlers; test with errors.Is.
 var (
 	// ErrNotFound means the notebook does not exist.

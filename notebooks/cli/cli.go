@@ -57,7 +57,7 @@ func NewCommand(opts Options) *cobra.Command {
 		pf.StringVar(&c.token, "token", getenv("KILN_TOKEN"), "bearer token ($KILN_TOKEN)")
 		pf.StringVarP(&c.namespace, "namespace", "n", cmp.Or(getenv(notebooks.EnvNamespace), "default"), "namespace ($"+notebooks.EnvNamespace+")")
 	}
-	root.AddCommand(c.create(), c.list(), c.get(), c.stop(), c.start(), c.delete(), c.open())
+	root.AddCommand(c.create(), c.list(), c.get(), c.stop(), c.start(), c.delete(), c.open(), c.logs())
 	return root
 }
 
@@ -312,6 +312,29 @@ func (c *commands) delete() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func (c *commands) logs() *cobra.Command {
+	var tail int
+	cmd := &cobra.Command{
+		Use:   "logs NAME",
+		Short: "Print the end of a notebook server's log",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.connect(cmd)
+			if err != nil {
+				return err
+			}
+			b, err := cl.Logs(cmd.Context(), ns, args[0], tail)
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(b)
+			return err
+		},
+	}
+	cmd.Flags().IntVar(&tail, "tail", 200, "number of lines")
+	return cmd
 }
 
 func (c *commands) open() *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/kilnml/kiln/notebooks"
@@ -121,6 +122,18 @@ func (c *Client) Delete(ctx context.Context, namespace, name string) error {
 	return nil
 }
 
+// Logs returns the last tailLines lines of a notebook server's log.
+func (c *Client) Logs(ctx context.Context, namespace, name string, tailLines int) ([]byte, error) {
+	var out rawBody
+	if err := c.do(ctx, http.MethodGet, c.path(namespace, name, "/logs")+"?tailLines="+strconv.Itoa(tailLines), nil, &out); err != nil {
+		return nil, fmt.Errorf("logs of notebook %s/%s: %w", namespace, name, err)
+	}
+	return out, nil
+}
+
+// rawBody receives a non-JSON answer.
+type rawBody []byte
+
 // BrowserURL returns the absolute URL of a notebook's status URL (a path) on this backend.
 func (c *Client) BrowserURL(statusURL string) string {
 	if strings.Contains(statusURL, "://") {
@@ -170,6 +183,10 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return &APIError{ErrorBody: e.Error}
 	}
 	if out == nil || len(b) == 0 {
+		return nil
+	}
+	if raw, ok := out.(*rawBody); ok {
+		*raw = b
 		return nil
 	}
 	if err := json.Unmarshal(b, out); err != nil {

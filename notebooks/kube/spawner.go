@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -51,11 +53,15 @@ type Spawner struct {
 	opts Options
 	cs   kubernetes.Interface
 	log  *slog.Logger
+
+	mu        sync.Mutex
+	endpoints map[string]endpoint
 }
 
 var (
 	_ notebooks.Spawner       = (*Spawner)(nil)
 	_ notebooks.SpecValidator = (*Spawner)(nil)
+	_ notebooks.LogReader     = (*Spawner)(nil)
 )
 
 // New returns a Spawner.
@@ -85,7 +91,7 @@ func New(opts Options) (*Spawner, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Spawner{opts: opts, cs: opts.Client, log: log}, nil
+	return &Spawner{opts: opts, cs: opts.Client, log: log, endpoints: map[string]endpoint{}}, nil
 }
 
 // ValidateSpec rejects host paths, which a pod cannot be trusted with, and requires claims.
@@ -148,6 +154,7 @@ func (s *Spawner) Start(ctx context.Context, nb *notebooks.Notebook) error {
 
 // Stop implements notebooks.Spawner: it scales the StatefulSet to zero; the claim stays.
 func (s *Spawner) Stop(ctx context.Context, namespace, name string) error {
+	s.forget(namespace, name)
 	sts, err := s.cs.AppsV1().StatefulSets(namespace).Get(ctx, name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil
@@ -169,6 +176,7 @@ func (s *Spawner) Stop(ctx context.Context, namespace, name string) error {
 // through owner references, so nothing is left behind where no garbage collector runs, and a
 // notebook in any state (failed included) is cleaned up.
 func (s *Spawner) Delete(ctx context.Context, namespace, name string) error {
+	s.forget(namespace, name)
 	bg := metav1.DeletePropagationBackground
 	opts := metav1.DeleteOptions{PropagationPolicy: &bg}
 	var errs []error
@@ -188,21 +196,67 @@ func (s *Spawner) Delete(ctx context.Context, namespace, name string) error {
 }
 
 // Endpoint implements notebooks.Spawner: the Service's cluster DNS name and the token from the
-// Secret, once the pod is ready.
+// Secret, once the pod is ready. The proxy calls it on every request, so answers are cached for
+// endpointTTL and only the pod and the Secret are read.
 func (s *Spawner) Endpoint(ctx context.Context, namespace, name string) (*url.URL, string, error) {
-	st, err := s.Status(ctx, namespace, name)
-	if err != nil {
-		return nil, "", err
+	k := namespace + "/" + name
+	s.mu.Lock()
+	e, ok := s.endpoints[k]
+	s.mu.Unlock()
+	if ok && time.Now().Before(e.expires) {
+		return e.target, e.token, nil
 	}
-	if st.Phase != notebooks.PhaseRunning {
-		return nil, "", fmt.Errorf("notebook %s/%s is %s: %w", namespace, name, st.Phase, notebooks.ErrNotRunning)
+	pod, err := s.cs.CoreV1().Pods(namespace).Get(ctx, podName(name), metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, "", fmt.Errorf("notebook %s has no pod: %w", k, notebooks.ErrNotRunning)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("notebook %s: %w", k, err)
+	}
+	if phase, _ := PodPhase(pod); phase != notebooks.PhaseRunning {
+		return nil, "", fmt.Errorf("notebook %s is %s: %w", k, phase, notebooks.ErrNotRunning)
 	}
 	sec, err := s.cs.CoreV1().Secrets(namespace).Get(ctx, tokenSecretName(name), metav1.GetOptions{})
 	if err != nil {
-		return nil, "", fmt.Errorf("notebook %s/%s: read token: %w", namespace, name, err)
+		return nil, "", fmt.Errorf("notebook %s: read token: %w", k, err)
 	}
-	host := fmt.Sprintf("%s.%s.%s", name, namespace, s.opts.ServiceDomain)
-	return &url.URL{Scheme: "http", Host: host}, string(sec.Data[tokenKey]), nil
+	e = endpoint{target: &url.URL{Scheme: "http", Host: fmt.Sprintf("%s.%s.%s", name, namespace, s.opts.ServiceDomain)},
+		token: string(sec.Data[tokenKey]), expires: time.Now().Add(endpointTTL)}
+	s.mu.Lock()
+	s.endpoints[k] = e
+	s.mu.Unlock()
+	return e.target, e.token, nil
+}
+
+// endpointTTL bounds how long a stopped notebook may still be proxied to (it then fails at the
+// Service) and how often a busy proxy reads the API server.
+const endpointTTL = 3 * time.Second
+
+type endpoint struct {
+	target  *url.URL
+	token   string
+	expires time.Time
+}
+
+// forget drops a cached endpoint after a stop or delete.
+func (s *Spawner) forget(namespace, name string) {
+	s.mu.Lock()
+	delete(s.endpoints, namespace+"/"+name)
+	s.mu.Unlock()
+}
+
+// Logs implements notebooks.LogReader from the notebook container's log; a stopped notebook has
+// none.
+func (s *Spawner) Logs(ctx context.Context, namespace, name string, tailLines int) ([]byte, error) {
+	b, err := s.cs.CoreV1().Pods(namespace).GetLogs(podName(name), &corev1.PodLogOptions{
+		Container: containerName, TailLines: ptr.To(int64(tailLines))}).DoRaw(ctx)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("logs of notebook %s/%s: %w", namespace, name, err)
+	}
+	return b, nil
 }
 
 // Close implements notebooks.Spawner; pods keep running when Kiln stops.

@@ -349,6 +349,23 @@ func TestLocalNotebookLifecycleThroughProxy(t *testing.T) {
 		t.Errorf("cross-origin websocket: err %v, resp %v; want 403", err, resp)
 	}
 
+	var logs []byte
+	resp, err = http.DefaultClient.Do(func() *http.Request {
+		r, _ := http.NewRequest("GET", e.srv.URL+"/api/v1/notebooks/team-a/nb1/logs?tailLines=100", nil)
+		r.Header.Set("Authorization", "Bearer alice")
+		return r
+	}())
+	if err == nil {
+		logs, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if !bytes.Contains(logs, []byte("=== kiln:")) || !bytes.Contains(logs, []byte("/notebook/team-a/nb1/")) {
+		t.Errorf("logs do not show the server start: %q (%v)", logs, err)
+	}
+	if bytes.Contains(logs, []byte("token=")) && !bytes.Contains(logs, []byte("token=...")) {
+		t.Errorf("logs show the token: %q", logs)
+	}
+
 	pid, port := e.serverPID("team-a", "nb1")
 	procs := treeOf(pid)
 	if len(procs) < 2 {

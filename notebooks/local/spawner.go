@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -60,6 +61,7 @@ type Spawner struct {
 var (
 	_ notebooks.Spawner       = (*Spawner)(nil)
 	_ notebooks.SpecValidator = (*Spawner)(nil)
+	_ notebooks.LogReader     = (*Spawner)(nil)
 )
 
 // flavor is the Jupyter application found on the host.
@@ -325,6 +327,45 @@ func (s *Spawner) args(srv *server, port int) []string {
 		a = append(a, "--allow-root")
 	}
 	return a
+}
+
+// Logs implements notebooks.LogReader from jupyter.log, which spans restarts (each start is
+// marked by a "=== kiln:" line).
+func (s *Spawner) Logs(ctx context.Context, namespace, name string, tailLines int) ([]byte, error) {
+	f, err := os.Open(s.LogFile(namespace, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("logs of notebook %s: %w", key(namespace, name), err)
+	}
+	defer f.Close()
+	const window = 1 << 20
+	if fi, err := f.Stat(); err == nil && fi.Size() > window {
+		_, _ = f.Seek(-window, io.SeekEnd)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("logs of notebook %s: %w", key(namespace, name), err)
+	}
+	return tailOf(b, tailLines), nil
+}
+
+// tailOf returns the last n lines of b.
+func tailOf(b []byte, n int) []byte {
+	end := len(b)
+	if end > 0 && b[end-1] == '\n' {
+		end--
+	}
+	for i := end - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			n--
+			if n == 0 {
+				return b[i+1:]
+			}
+		}
+	}
+	return b
 }
 
 // Stop implements notebooks.Spawner: Jupyter gets StopGrace to shut its kernels down, then the

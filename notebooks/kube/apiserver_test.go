@@ -159,8 +159,14 @@ func TestSpawnerOnAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := sp.Status(ctx, ns, "nb")
-	if len(st.Events) != 1 || st.Events[0].Message != "Pod nb-0: Failed to pull image" {
-		t.Errorf("events = %+v", st.Events)
+	var evs []string
+	for _, ev := range st.Events {
+		evs = append(evs, ev.Reason+": "+ev.Message)
+	}
+	wantEvs := []string{"Failed: Pod nb-0: Failed to pull image",
+		`ImagePullBackOff: cannot pull image "example.com/ds:1" (ImagePullBackOff): manifest unknown; check the image name and that the cluster may pull it`}
+	if diff := cmp.Diff(wantEvs, evs); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 	setPodStatus(t, cs, ns, "nb", corev1.PodStatus{Phase: corev1.PodRunning,
 		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}, {Type: corev1.PodReady, Status: corev1.ConditionTrue}}})

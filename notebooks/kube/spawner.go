@@ -279,7 +279,7 @@ func (s *Spawner) Status(ctx context.Context, namespace, name string) (notebooks
 		pod = nil
 	}
 	st := statusFrom(sts, pod)
-	st.Events = s.events(ctx, namespace, name)
+	st.Events = append(s.events(ctx, namespace, name), st.Events...)
 	return st, nil
 }
 
@@ -327,5 +327,10 @@ func statusFrom(sts *appsv1.StatefulSet, pod *corev1.Pod) notebooks.Status {
 		return notebooks.Status{Phase: notebooks.PhasePending, Message: "waiting for the StatefulSet controller to create pod " + podName(sts.Name)}
 	}
 	phase, msg := PodPhase(pod)
-	return notebooks.Status{Phase: phase, Message: msg}
+	st := notebooks.Status{Phase: phase, Message: msg}
+	if reason := podReason(pod); phase == notebooks.PhaseFailed || reason == corev1.PodReasonUnschedulable {
+		// The pod's condition as an event, so that `kiln notebook get` shows it with the others.
+		st.Events = []notebooks.Event{{Time: time.Now().UTC(), Type: notebooks.EventWarning, Reason: reason, Message: msg}}
+	}
+	return st
 }

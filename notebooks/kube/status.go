@@ -69,6 +69,32 @@ func PodPhase(pod *corev1.Pod) (notebooks.Phase, string) {
 	return notebooks.PhasePending, "waiting to be scheduled"
 }
 
+// podReason names what is wrong with a pod in one CamelCase word: the notebook container's
+// waiting reason, the pod's failure reason or Unschedulable; empty when nothing is.
+func podReason(pod *corev1.Pod) string {
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == containerName && cs.State.Waiting != nil && cs.State.Waiting.Reason != "" &&
+			cs.State.Waiting.Reason != "ContainerCreating" && cs.State.Waiting.Reason != "PodInitializing" {
+			return cs.State.Waiting.Reason
+		}
+	}
+	if pod.Status.Phase == corev1.PodFailed {
+		if pod.Status.Reason != "" {
+			return pod.Status.Reason
+		}
+		return "PodFailed"
+	}
+	if pod.Status.Phase == corev1.PodSucceeded {
+		return "Exited"
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return corev1.PodReasonUnschedulable
+		}
+	}
+	return ""
+}
+
 func condition(pod *corev1.Pod, t corev1.PodConditionType) corev1.ConditionStatus {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == t {

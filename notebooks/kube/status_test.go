@@ -24,34 +24,39 @@ func TestPodPhase(t *testing.T) {
 	crash.ContainerStatuses[0].RestartCount = 4
 	crash.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error"}
 	tests := []struct {
-		name      string
-		pod       corev1.Pod
-		wantPhase notebooks.Phase
-		wantMsg   string
+		name       string
+		pod        corev1.Pod
+		wantPhase  notebooks.Phase
+		wantMsg    string
+		wantReason string
 	}{
 		{
-			name:      "image pull backoff",
-			pod:       corev1.Pod{Status: waiting("ImagePullBackOff", `Back-off pulling image "example.com/nope:1"`)},
-			wantPhase: notebooks.PhaseFailed,
-			wantMsg:   `cannot pull image "example.com/nope:1" (ImagePullBackOff): Back-off pulling image "example.com/nope:1"; check the image name and that the cluster may pull it`,
+			name:       "image pull backoff",
+			wantReason: "ImagePullBackOff",
+			pod:        corev1.Pod{Status: waiting("ImagePullBackOff", `Back-off pulling image "example.com/nope:1"`)},
+			wantPhase:  notebooks.PhaseFailed,
+			wantMsg:    `cannot pull image "example.com/nope:1" (ImagePullBackOff): Back-off pulling image "example.com/nope:1"; check the image name and that the cluster may pull it`,
 		},
 		{
-			name:      "err image pull",
-			pod:       corev1.Pod{Status: waiting("ErrImagePull", "not found")},
-			wantPhase: notebooks.PhaseFailed,
-			wantMsg:   `cannot pull image "example.com/nope:1" (ErrImagePull): not found; check the image name and that the cluster may pull it`,
+			name:       "err image pull",
+			wantReason: "ErrImagePull",
+			pod:        corev1.Pod{Status: waiting("ErrImagePull", "not found")},
+			wantPhase:  notebooks.PhaseFailed,
+			wantMsg:    `cannot pull image "example.com/nope:1" (ErrImagePull): not found; check the image name and that the cluster may pull it`,
 		},
 		{
-			name:      "crash loop",
-			pod:       corev1.Pod{Status: crash},
-			wantPhase: notebooks.PhaseFailed,
-			wantMsg:   "the notebook server keeps crashing (4 restarts); last exit code 1 (Error)",
+			name:       "crash loop",
+			wantReason: "CrashLoopBackOff",
+			pod:        corev1.Pod{Status: crash},
+			wantPhase:  notebooks.PhaseFailed,
+			wantMsg:    "the notebook server keeps crashing (4 restarts); last exit code 1 (Error)",
 		},
 		{
-			name:      "config error",
-			pod:       corev1.Pod{Status: waiting("CreateContainerConfigError", `secret "nb-jupyter-token" not found`)},
-			wantPhase: notebooks.PhaseFailed,
-			wantMsg:   `cannot create the notebook container (CreateContainerConfigError): secret "nb-jupyter-token" not found`,
+			name:       "config error",
+			wantReason: "CreateContainerConfigError",
+			pod:        corev1.Pod{Status: waiting("CreateContainerConfigError", `secret "nb-jupyter-token" not found`)},
+			wantPhase:  notebooks.PhaseFailed,
+			wantMsg:    `cannot create the notebook container (CreateContainerConfigError): secret "nb-jupyter-token" not found`,
 		},
 		{
 			name:      "container creating",
@@ -60,7 +65,8 @@ func TestPodPhase(t *testing.T) {
 			wantMsg:   "starting the notebook container (ContainerCreating)",
 		},
 		{
-			name: "unschedulable",
+			name:       "unschedulable",
+			wantReason: "Unschedulable",
 			pod: corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
 				Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
 				Message: "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."}}}},
@@ -87,10 +93,11 @@ func TestPodPhase(t *testing.T) {
 			wantPhase: notebooks.PhaseRunning,
 		},
 		{
-			name:      "evicted",
-			pod:       corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "The node was low on resource: memory."}},
-			wantPhase: notebooks.PhaseFailed,
-			wantMsg:   "pod failed: Evicted The node was low on resource: memory.",
+			name:       "evicted",
+			wantReason: "Evicted",
+			pod:        corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "Evicted", Message: "The node was low on resource: memory."}},
+			wantPhase:  notebooks.PhaseFailed,
+			wantMsg:    "pod failed: Evicted The node was low on resource: memory.",
 		},
 		{
 			name:      "terminating",
@@ -107,6 +114,9 @@ func TestPodPhase(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantMsg, msg); diff != "" {
 				t.Errorf("message (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.wantReason, podReason(&tt.pod)); diff != "" {
+				t.Errorf("reason (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -17,6 +17,7 @@ type Store interface {
 	Artifacts
 	RecurringRuns
 	Models
+	Auth
 	// Close releases the store's connections.
 	Close() error
 }
@@ -235,4 +236,23 @@ type Models interface {
 	GetModelVersionByAlias(ctx context.Context, namespace, model, alias string) (*ModelVersion, error)
 	// ListAliases returns the model's aliases ordered by name.
 	ListAliases(ctx context.Context, namespace, model string) ([]Alias, error)
+}
+
+// Auth stores bearer tokens and namespace membership.
+type Auth interface {
+	// CreateToken stores t, assigning CreatedAt; ErrAlreadyExists if the hash is taken.
+	CreateToken(ctx context.Context, t *Token) error
+	// LookupToken returns the token with this hash; ErrNotFound if it is unknown or expired.
+	LookupToken(ctx context.Context, hash string) (*Token, error)
+	// ListTokens returns the user's tokens, newest first.
+	ListTokens(ctx context.Context, user string) ([]*Token, error)
+	DeleteToken(ctx context.Context, hash string) error
+
+	// SetMember grants or changes a user's role in a namespace.
+	SetMember(ctx context.Context, m Member) error
+	RemoveMember(ctx context.Context, namespace, user string) error
+	// UserNamespaces returns the user's memberships ordered by namespace.
+	UserNamespaces(ctx context.Context, user string) ([]Member, error)
+	// NamespaceMembers returns the namespace's members ordered by user.
+	NamespaceMembers(ctx context.Context, namespace string) ([]Member, error)
 }

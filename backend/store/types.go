@@ -255,3 +255,30 @@ type Alias struct {
 	Alias     string
 	Version   int64
 }
+
+// Token maps a bearer token to a user. The store never sees the secret: Hash is the hex SHA-256
+// of it, which the API computes from the Authorization header and looks up.
+type Token struct {
+	Hash      string
+	User      string
+	Name      string    // what the token is for, shown when listing
+	CreatedAt time.Time // assigned by the store
+	ExpiresAt time.Time // zero: never; LookupToken reports expired tokens as not found
+}
+
+// Role is what a member may do in a namespace.
+type Role string
+
+// Roles, each including the ones before it.
+const (
+	RoleViewer Role = "viewer"
+	RoleEditor Role = "editor"
+	RoleAdmin  Role = "admin"
+)
+
+// Member grants a user a role in a namespace.
+type Member struct {
+	Namespace string
+	User      string
+	Role      Role
+}

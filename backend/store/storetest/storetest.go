@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ModelRegistry", testModelRegistry},
 		{"AliasMovesAtomically", testAliasMovesAtomically},
 		{"ConcurrentModelVersions", testConcurrentModelVersions},
+		{"Auth", testAuth},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

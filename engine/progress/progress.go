@@ -177,7 +177,9 @@ func (r *Renderer) linesLocked() []string {
 			roots = append(roots, n)
 		}
 	}
-	sort.Slice(roots, func(i, j int) bool { return roots[i].StartedAt.Before(&roots[j].StartedAt) || roots[i].Name < roots[j].Name && roots[i].StartedAt.Equal(&roots[j].StartedAt) })
+	sort.Slice(roots, func(i, j int) bool {
+		return roots[i].StartedAt.Before(&roots[j].StartedAt) || roots[i].Name < roots[j].Name && roots[i].StartedAt.Equal(&roots[j].StartedAt)
+	})
 	var lines []string
 	seen := map[string]bool{}
 	var walk func(n *wfv1.NodeStatus, depth int)

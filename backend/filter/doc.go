@@ -36,6 +36,12 @@
 //
 // The fragment refers to the runs table as r (columns as named above, timestamps as BIGINT
 // Unix nanoseconds, NULL when unset) and to the tables params(run_id, key, value, num_value),
-// latest_metrics(run_id, key, value) and tags(run_id, key, value), each needing an index on
-// (key, value). The store owns that schema.
+// latest_metrics(run_id, key, value) and tags(run_id, key, value), each unique on (run_id, key).
+// The store owns that schema.
+//
+// # Cost
+//
+// Conditions on params, metrics and tags are correlated EXISTS lookups on (run_id, key): the
+// store walks runs in page order and stops after one page of matches, which is fast when matches
+// are common. A filter that matches almost nothing walks the whole namespace.
 package filter

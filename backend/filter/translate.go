@@ -112,7 +112,7 @@ func (t *translator) boolExpr(e celast.Expr) (string, error) {
 }
 
 func (t *translator) keyExists(table, key string) string {
-	return fmt.Sprintf("r.id IN (SELECT t.run_id FROM %s t WHERE t.key = %s)", table, t.arg(key, vString))
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM %s t WHERE t.run_id = r.id AND t.key = %s)", table, t.arg(key, vString))
 }
 
 func (t *translator) call(e celast.Expr) (string, error) {
@@ -153,14 +153,16 @@ func (t *translator) call(e celast.Expr) (string, error) {
 	return "", t.unsupported(e, fmt.Sprintf("function %q", fn))
 }
 
-// pred renders a predicate over one operand. For a map key it becomes membership in the set of
-// runs whose key satisfies the predicate: a missing key is false, the subquery is uncorrelated
-// (evaluated once, through the (key, value) index) and NOT keeps two-valued logic.
+// pred renders a predicate over one operand. For a map key it becomes an EXISTS over the run's
+// row for that key, so a missing key is false and NOT keeps two-valued logic. The correlated form
+// beats an uncorrelated IN (SELECT run_id ...) for keyset pages: the runs are walked in page
+// order through their index and the walk stops after one page of matches, instead of first
+// materializing every matching run.
 func (t *translator) pred(o operand, render func(x string) string) string {
 	switch o.kind {
 	case opMap:
 		key := t.arg(o.key, vString)
-		return fmt.Sprintf("r.id IN (SELECT t.run_id FROM %s t WHERE t.key = %s AND %s)",
+		return fmt.Sprintf("EXISTS (SELECT 1 FROM %s t WHERE t.run_id = r.id AND t.key = %s AND %s)",
 			o.table, key, render("t."+o.valueCol))
 	case opColumn:
 		if o.nullable {

@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"math"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,36 +171,6 @@ func TestTableOps(t *testing.T) {
 	}
 	if _, err := dataset.NewTable(dataset.Column{Name: "a", Kind: dataset.KindFloat, Num: []float64{1}}, dataset.Column{Name: "a", Kind: dataset.KindFloat, Num: []float64{1, 2}}); err == nil {
 		t.Error("duplicate name and ragged columns: no error")
-	}
-}
-
-func TestImport(t *testing.T) {
-	ctx := context.Background()
-	src := filepath.Join(t.TempDir(), "in.csv")
-	if err := os.WriteFile(src, []byte(sample), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/data/people.csv" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Write([]byte(sample))
-	}))
-	defer srv.Close()
-	for _, from := range []string{src, "file://" + src, srv.URL + "/data/people.csv"} {
-		t.Run(from, func(t *testing.T) {
-			tab, path, err := dataset.Import(ctx, from, t.TempDir(), "", dataset.CSVOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tab.NumRows() != 4 || filepath.Ext(path) != ".csv" {
-				t.Errorf("imported %d rows to %s", tab.NumRows(), path)
-			}
-		})
-	}
-	if _, _, err := dataset.Import(ctx, srv.URL+"/missing.csv", t.TempDir(), "", dataset.CSVOptions{}); err == nil {
-		t.Error("404: no error")
 	}
 }
 

@@ -7,6 +7,6 @@
 // inferred or read as (int, float or bool) so that a profile and a CSV round trip say what the
 // data was, while the ML code sees one representation.
 //
-// A component typically calls [ReadFile] on its input artifact, passes the Table to
+// A component typically calls [ReadFile] on its input artifact (or fetch.Import for a URL), passes the Table to
 // preprocess and model, and writes a [Profile] as JSON next to its outputs.
 package dataset

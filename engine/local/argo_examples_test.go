@@ -89,13 +89,80 @@ func TestArgoExamples(t *testing.T) {
 		want wfv1.WorkflowPhase
 	}{
 		{"dag-diamond.yaml", wfv1.WorkflowSucceeded},
+		{"dag-diamond-steps.yaml", wfv1.WorkflowSucceeded},
+		{"dag-multiroot.yaml", wfv1.WorkflowSucceeded},
+		{"dag-nested.yaml", wfv1.WorkflowSucceeded},
+		{"dag-targets.yaml", wfv1.WorkflowSucceeded},
+		{"dag-enhanced-depends.yaml", wfv1.WorkflowSucceeded},
+		{"dag-conditional-parameters.yaml", wfv1.WorkflowSucceeded},
+		{"dag-conditional-artifacts.yaml", wfv1.WorkflowSucceeded},
+		{"conditional-parameters.yaml", wfv1.WorkflowSucceeded},
+		{"conditional-artifacts.yaml", wfv1.WorkflowSucceeded},
+		{"conditionals-complex.yaml", wfv1.WorkflowSucceeded},
+		{"steps.yaml", wfv1.WorkflowSucceeded},
+		{"loops.yaml", wfv1.WorkflowSucceeded},
+		{"loops-maps.yaml", wfv1.WorkflowSucceeded},
+		{"loops-dag.yaml", wfv1.WorkflowSucceeded},
+		{"loops-sequence.yaml", wfv1.WorkflowSucceeded},
+		{"loops-param-argument.yaml", wfv1.WorkflowSucceeded},
+		{"parameter-aggregation.yaml", wfv1.WorkflowSucceeded},
+		{"parameter-aggregation-dag.yaml", wfv1.WorkflowSucceeded},
+		{"parameter-aggregation-script.yaml", wfv1.WorkflowSucceeded},
+		{"arguments-parameters.yaml", wfv1.WorkflowSucceeded},
+		{"global-parameters.yaml", wfv1.WorkflowSucceeded},
+		{"global-outputs.yaml", wfv1.WorkflowSucceeded},
+		{"output-parameter.yaml", wfv1.WorkflowSucceeded},
+		{"artifact-passing.yaml", wfv1.WorkflowSucceeded},
+		{"artifact-passing-subpath.yaml", wfv1.WorkflowSucceeded},
+		{"artifact-path-placeholders.yaml", wfv1.WorkflowSucceeded},
+		{"input-artifact-raw.yaml", wfv1.WorkflowSucceeded},
+		{"exit-handler-dag-level.yaml", wfv1.WorkflowSucceeded},
+		{"exit-handler-step-level.yaml", wfv1.WorkflowSucceeded},
+		{"exit-handler-with-artifacts.yaml", wfv1.WorkflowSucceeded},
+		{"exit-handler-with-param.yaml", wfv1.WorkflowSucceeded},
+		{"template-on-exit.yaml", wfv1.WorkflowSucceeded},
+		{"status-reference.yaml", wfv1.WorkflowSucceeded},
+		{"retry-container.yaml", wfv1.WorkflowSucceeded},
+		{"retry-script.yaml", wfv1.WorkflowSucceeded},
+		{"retry-with-steps.yaml", wfv1.WorkflowSucceeded},
+		{"retry-backoff.yaml", wfv1.WorkflowSucceeded},
+		{"continue-on-fail.yaml", wfv1.WorkflowSucceeded},
+		{"recursive-for-loop.yaml", wfv1.WorkflowSucceeded},
+		{"withsequence-nested-result.yaml", wfv1.WorkflowSucceeded},
+		{"memoize-simple.yaml", wfv1.WorkflowSucceeded},
+		{"nested-workflow.yaml", wfv1.WorkflowSucceeded},
+		{"handle-large-output-results.yaml", wfv1.WorkflowSucceeded},
+		{"fibonacci-seq-conditional-param.yaml", wfv1.WorkflowSucceeded},
+		{"expression-destructure-json.yaml", wfv1.WorkflowSucceeded},
+		{"expression-destructure-json-complex.yaml", wfv1.WorkflowSucceeded},
+		{"expression-reusing-verbose-snippets.yaml", wfv1.WorkflowSucceeded},
+		{"scripts-bash.yaml", wfv1.WorkflowSucceeded},
+		{"exit-code-output-variable.yaml", wfv1.WorkflowSucceeded},
+		{"hello-world.yaml", wfv1.WorkflowSucceeded},
+		{"coinflip.yaml", wfv1.WorkflowSucceeded},
+		{"coinflip-recursive.yaml", wfv1.WorkflowSucceeded},
+		{"exit-handlers.yaml", wfv1.WorkflowFailed},
+		{"dag-continue-on-fail.yaml", wfv1.WorkflowFailed},
+		{"loops-arbitrary-sequential-steps.yaml", wfv1.WorkflowFailed},
+		{"timeouts-step.yaml", wfv1.WorkflowFailed},
+		{"step-level-timeout.yaml", wfv1.WorkflowFailed},
 	}
 	e := New(Options{WorkDir: t.TempDir()})
-	for _, tc := range cases {
+	// Run every example at once (the table is I/O- and sleep-bound), then
+	// check each in its own subtest.
+	outcomes := make([]exampleOutcome, len(cases))
+	var wg sync.WaitGroup
+	for i, tc := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[i] = runExample(e, filepath.Join(dir, tc.file), 60*time.Second)
+		}()
+	}
+	wg.Wait()
+	for i, tc := range cases {
 		t.Run(strings.TrimSuffix(tc.file, ".yaml"), func(t *testing.T) {
-			t.Parallel()
-			got := runExample(e, filepath.Join(dir, tc.file), 60*time.Second)
-			if got.phase != tc.want {
+			if got := outcomes[i]; got.phase != tc.want {
 				t.Errorf("%s: phase %q (%s), want %q", tc.file, got.phase, got.reason, tc.want)
 			}
 		})

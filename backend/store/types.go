@@ -57,6 +57,15 @@ const (
 	PhaseCancelled Phase = "Cancelled"
 )
 
+// Valid reports whether p is one of the phases above.
+func (p Phase) Valid() bool {
+	switch p {
+	case PhasePending, PhaseRunning, PhaseSucceeded, PhaseFailed, PhaseError, PhaseSkipped, PhaseOmitted, PhaseCancelled:
+		return true
+	}
+	return false
+}
+
 // Terminal reports whether p is a final phase: runs in such a phase are not reconciled on start-up.
 func (p Phase) Terminal() bool {
 	switch p {

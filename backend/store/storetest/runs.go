@@ -36,6 +36,9 @@ func testRunsCRUD(t *testing.T, s store.Store) {
 	diff(t, "after finish (message kept)", r, got)
 	_, err = s.UpdateRun(c, "other", r.ID, store.RunUpdate{Phase: store.PhaseFailed})
 	wantErr(t, err, store.ErrNotFound, "update from another namespace")
+	_, err = s.UpdateRun(c, "ns", r.ID, store.RunUpdate{Phase: "Exploded"})
+	wantErr(t, err, store.ErrInvalidArgument, "unknown phase")
+	wantErr(t, s.CreateRun(c, &store.Run{Namespace: "ns", Phase: "Exploded"}), store.ErrInvalidArgument, "create with unknown phase")
 
 	pending := newRun(t, s, store.Run{Namespace: "ns", Name: "pending"})
 	running := newRun(t, s, store.Run{Namespace: "other", Name: "running", Phase: store.PhaseRunning})

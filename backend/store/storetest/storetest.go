@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"MetricHistoryDownsampling", testMetricHistoryDownsampling},
 		{"Tags", testTags},
 		{"ConcurrentLogBatch", testConcurrentLogBatch},
+		{"OverlappingBatches", testOverlappingBatches},
 		{"DeleteRunCascades", testDeleteRunCascades},
 		{"ArtifactsAndLineage", testArtifactsAndLineage},
 		{"RecurringRuns", testRecurringRuns},

@@ -343,3 +343,49 @@ func testFilters(t *testing.T, s store.Store) {
 		})
 	}
 }
+
+// testOverlappingBatches logs batches that share params, metric keys and tags, listed in opposite
+// orders, to one run from several goroutines: none may fail (no lock-order deadlock) and every
+// point must land.
+func testOverlappingBatches(t *testing.T, s store.Store) {
+	c := ctx(t)
+	r := newRun(t, s, store.Run{Namespace: "ns"})
+	const writers, batches, keys = 6, 15, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*batches)
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range batches {
+				var params []store.Param
+				var metrics []store.Metric
+				var tags []store.Tag
+				for i := range keys {
+					k := i
+					if w%2 == 1 {
+						k = keys - 1 - i
+					}
+					params = append(params, store.Param{Key: fmt.Sprintf("p%d", k), Value: "v"})
+					metrics = append(metrics, store.Metric{Key: fmt.Sprintf("m%d", k), Value: float64(w), Step: int64(b), Timestamp: ms(int64(w))})
+					tags = append(tags, store.Tag{Key: fmt.Sprintf("t%d", k), Value: fmt.Sprint(w)})
+				}
+				if err := s.LogBatch(c, r.ID, params, metrics, tags); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("overlapping LogBatch: %v", err)
+	}
+	for k := range keys {
+		hist, _, err := s.MetricHistory(c, r.ID, fmt.Sprintf("m%d", k), store.MetricHistoryOptions{})
+		must(t, err, "history")
+		if len(hist) != writers*batches {
+			t.Errorf("m%d: %d points, want %d", k, len(hist), writers*batches)
+		}
+	}
+}

@@ -52,6 +52,9 @@ func (s *Store) CreateRun(ctx context.Context, r *store.Run) error {
 	if r.Phase == "" {
 		r.Phase = store.PhasePending
 	}
+	if !r.Phase.Valid() {
+		return fmt.Errorf("create run: %w: unknown phase %q", store.ErrInvalidArgument, r.Phase)
+	}
 	r.CreatedAt = s.now()
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		if r.ExperimentID != "" {
@@ -156,6 +159,9 @@ func (s *Store) UpdateRun(ctx context.Context, namespace, id string, u store.Run
 	var args []any
 	add := func(col string, v any) { sets = append(sets, col+" = ?"); args = append(args, v) }
 	if u.Phase != "" {
+		if !u.Phase.Valid() {
+			return nil, fmt.Errorf("update run %q: %w: unknown phase %q", id, store.ErrInvalidArgument, u.Phase)
+		}
 		add("phase", string(u.Phase))
 	}
 	if u.Message != nil {

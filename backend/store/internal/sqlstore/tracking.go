@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,9 @@ func (s *Store) LogBatch(ctx context.Context, runID string, params []store.Param
 		if err := s.queryRow(ctx, tx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
 			return fmt.Errorf("run: %w", s.classify(err))
 		}
+		// Sorted, so concurrent batches take row locks in the same order (no deadlocks on PostgreSQL).
+		params = slices.SortedFunc(slices.Values(params), func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
+		tags = slices.SortedFunc(slices.Values(tags), func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
 		if err := s.logParams(ctx, tx, runID, params); err != nil {
 			return err
 		}
@@ -176,6 +181,8 @@ func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, metr
 			latest[m.Key] = m
 		}
 	}
+	// A fixed order of row locks keeps concurrent batches on PostgreSQL from deadlocking.
+	sort.Strings(keys)
 	const newer = `(excluded.step > latest_metrics.step OR (excluded.step = latest_metrics.step AND excluded.timestamp >= latest_metrics.timestamp))`
 	series := make(map[string]int64, len(keys))
 	for _, k := range keys {

@@ -465,3 +465,40 @@ func roundTrip[T any](t *testing.T, v T) T {
 	}
 	return out
 }
+
+func TestRunCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := braninExperiment(sweep.Random, 100)
+	e.ParallelTrials = 2
+	var n atomic.Int32
+	fn := func(ctx context.Context, a sweep.Assignment, r sweep.Reporter) (map[string]float64, error) {
+		if n.Add(1) == 5 {
+			cancel()
+		}
+		return braninTrial(ctx, a, r)
+	}
+	res, err := sweep.Run(ctx, e, fn, sweep.Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if res.StopReason != "canceled" || len(res.Trials) > 7 {
+		t.Errorf("stop %q after %d trials", res.StopReason, len(res.Trials))
+	}
+	for _, tr := range res.Trials {
+		if tr.Status == sweep.Running {
+			t.Errorf("trial %d still running after Run returned", tr.ID)
+		}
+	}
+}
+
+func TestSuggestRejectsBadHistory(t *testing.T) {
+	e := braninExperiment(sweep.TPE, 10)
+	_, err := sweep.Suggest(e, []sweep.Trial{{Assignment: sweep.Assignment{ID: 3}}}, 1, 0)
+	if err == nil || !strings.Contains(err.Error(), "history[0] has id 3") {
+		t.Errorf("err = %v", err)
+	}
+	e.MaxTrials = 0
+	if _, err := sweep.Suggest(e, nil, 1, 0); err == nil || !strings.Contains(err.Error(), "max_trials") {
+		t.Errorf("invalid experiment: err = %v", err)
+	}
+}

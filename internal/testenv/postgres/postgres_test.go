@@ -2,6 +2,10 @@ package postgres
 
 import (
 	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +31,52 @@ func TestStartGivesFreshDatabases(t *testing.T) {
 		}
 		if n != 1 {
 			t.Errorf("fresh database has %d tables, want only the one just created", n)
+		}
+	}
+}
+
+func TestFindBinDirOverride(t *testing.T) {
+	t.Setenv("KILN_POSTGRES_BIN", t.TempDir())
+	if _, err := FindBinDir(); !errors.Is(err, ErrNotInstalled) {
+		t.Fatalf("empty KILN_POSTGRES_BIN: %v, want ErrNotInstalled", err)
+	}
+}
+
+// recorder is a testing.TB that records how Start ended the test.
+type recorder struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (r *recorder) Helper()          {}
+func (r *recorder) Cleanup(func())   {}
+func (r *recorder) Skip(args ...any) { r.skipped, r.msg = true, fmt.Sprint(args...); runtime.Goexit() }
+func (r *recorder) Fatal(args ...any) {
+	r.failed, r.msg = true, fmt.Sprint(args...)
+	runtime.Goexit()
+}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed, r.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestMissingBinariesSkipLocallyFailInCI(t *testing.T) {
+	t.Setenv("KILN_POSTGRES_BIN", t.TempDir())
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		r := &recorder{}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Start(r)
+		}()
+		<-done
+		if ci == "true" && !r.failed || ci == "" && !r.skipped {
+			t.Errorf("CI=%q: skipped %v failed %v", ci, r.skipped, r.failed)
+		}
+		if !strings.Contains(r.msg, "apt-get install postgresql") {
+			t.Errorf("CI=%q: message %q does not say what to install", ci, r.msg)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/google/cel-go/cel"
@@ -96,7 +97,11 @@ func Parse(expr string) (*Filter, error) {
 	}
 	checked, iss := e.Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, iss.Err())
+		hint := ""
+		if strings.Contains(iss.Err().Error(), "no matching overload") {
+			hint = "\n(params and tags are strings: compare them as numbers with double(params.lr) < 0.1)"
+		}
+		return nil, fmt.Errorf("%w: %v%s", ErrInvalid, iss.Err(), hint)
 	}
 	if !checked.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Errorf("%w: %q has type %s, want bool", ErrInvalid, expr, checked.OutputType())

@@ -164,7 +164,8 @@ type Tracking interface {
 	DeleteTag(ctx context.Context, runID, key string) error
 	// LatestMetrics returns the latest point of each metric key of the run, ordered by key.
 	LatestMetrics(ctx context.Context, runID string) ([]Metric, error)
-	// MetricHistory returns points of one series and the next page token.
+	// MetricHistory returns points of one series and the next page token; an unknown run or
+	// key has no points.
 	MetricHistory(ctx context.Context, runID, key string, opts MetricHistoryOptions) ([]Metric, string, error)
 }
 

@@ -132,7 +132,9 @@ func ReadParquetFile(ctx context.Context, path string) (*Table, error) {
 }
 
 // WriteParquet writes t as a Parquet file with one optional column per Table column
-// (bool → BOOLEAN, int → INT64, float → DOUBLE, string → BYTE_ARRAY UTF8).
+// (bool → BOOLEAN, int → INT64, float → DOUBLE, string → BYTE_ARRAY UTF8). The file stores
+// columns in name order (parquet-go sorts the fields of a group), so reading it back gives
+// the same columns, possibly in a different order.
 func WriteParquet(w io.Writer, t *Table) error {
 	group := parquet.Group{}
 	for _, c := range t.Columns {

@@ -1,8 +1,10 @@
 package model
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"github.com/kilnml/kiln/components/ml/dataset"
 	"github.com/kilnml/kiln/components/ml/model/gbt"
@@ -30,7 +32,8 @@ type TrainConfig struct {
 }
 
 // Train fits a model on t (normally the training split) and returns the complete artifact,
-// including the fitted preprocessing transform.
+// including the fitted preprocessing transform. The artifact's metadata records the
+// configuration ("train_config", as JSON) and the number of training rows ("train_rows").
 func Train(t *dataset.Table, cfg TrainConfig) (*Model, error) {
 	target, err := t.Column(cfg.Target)
 	if err != nil {
@@ -57,7 +60,12 @@ func Train(t *dataset.Table, cfg TrainConfig) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	m := &Model{Format: FormatV1, Kind: cfg.Kind, Target: cfg.Target, Features: features, Preprocess: tr}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	m := &Model{Format: FormatV1, Kind: cfg.Kind, Target: cfg.Target, Features: features, Preprocess: tr,
+		Metadata: map[string]string{"train_config": string(cfgJSON), "train_rows": strconv.Itoa(t.NumRows())}}
 	switch cfg.Kind {
 	case LogisticRegression, Softmax:
 		y, classes, err := encodeClasses(target)

@@ -42,6 +42,11 @@ type converter struct {
 	keyEnds  []int
 
 	depth int
+
+	// flowWidth is Options.FlowWidth; flowEnd is the output length a flow
+	// collection being tried must not pass.
+	flowWidth int
+	flowEnd   int
 }
 
 func (c *converter) document() error {
@@ -158,6 +163,10 @@ func (c *converter) object(at position, indent int) error {
 	}
 	if c.emptyCollection('}') {
 		c.rawScalar([]byte("{}"), at)
+		c.depth--
+		return nil
+	}
+	if c.tryFlow(at) {
 		c.depth--
 		return nil
 	}
@@ -300,6 +309,10 @@ func (c *converter) array(at position, indent int) error {
 	}
 	if c.emptyCollection(']') {
 		c.rawScalar([]byte("[]"), at)
+		c.depth--
+		return nil
+	}
+	if c.tryFlow(at) {
 		c.depth--
 		return nil
 	}

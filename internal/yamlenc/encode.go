@@ -37,12 +37,7 @@ var jsonBufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // apply exactly as they do for JSON, and then converts that JSON to YAML with
 // AppendFromJSON.
 func Marshal(v any) ([]byte, error) {
-	buf := jsonBufPool.Get().(*bytes.Buffer)
-	defer putJSONBuf(buf)
-	if err := encodeJSON(buf, v); err != nil {
-		return nil, err
-	}
-	return AppendFromJSON(make([]byte, 0, outputSizeHint(buf.Len())), buf.Bytes())
+	return Options{}.Marshal(v)
 }
 
 // Encode writes the YAML encoding of v to w. See Marshal.
@@ -68,7 +63,44 @@ func FromJSON(data []byte) ([]byte, error) {
 // extended slice, so callers can reuse buffers. On error the returned slice is
 // dst truncated to its original length.
 func AppendFromJSON(dst, data []byte) ([]byte, error) {
-	c := converter{in: data, out: dst}
+	return Options{}.AppendFromJSON(dst, data)
+}
+
+// Options configures the YAML layout. The zero value gives the layout of
+// Marshal and FromJSON.
+type Options struct {
+	// FlowWidth, when positive, writes a non-empty object or array that is
+	// a mapping value or sequence item (never the document itself) in flow
+	// style, as in "arguments: {parameters: [{name: x, value: '1'}]}", if
+	// its flow text, from the opening bracket to the closing one, is at
+	// most FlowWidth bytes and it holds no multi-line string and no key
+	// long enough to need the explicit "? key" form. Collections nested in
+	// a flow collection are flow too. A collection whose JSON text exceeds
+	// 4*FlowWidth+64 bytes is never written in flow style, which bounds the
+	// look-ahead and only matters for heavily escaped or indented JSON.
+	// Zero or negative means block style everywhere.
+	FlowWidth int
+}
+
+// Marshal is like the package-level Marshal but uses the layout o.
+func (o Options) Marshal(v any) ([]byte, error) {
+	buf := jsonBufPool.Get().(*bytes.Buffer)
+	defer putJSONBuf(buf)
+	if err := encodeJSON(buf, v); err != nil {
+		return nil, err
+	}
+	return o.AppendFromJSON(make([]byte, 0, outputSizeHint(buf.Len())), buf.Bytes())
+}
+
+// FromJSON is like the package-level FromJSON but uses the layout o.
+func (o Options) FromJSON(data []byte) ([]byte, error) {
+	return o.AppendFromJSON(make([]byte, 0, outputSizeHint(len(data))), data)
+}
+
+// AppendFromJSON is like the package-level AppendFromJSON but uses the
+// layout o. Its output is a function of data and o alone.
+func (o Options) AppendFromJSON(dst, data []byte) ([]byte, error) {
+	c := converter{in: data, out: dst, flowWidth: o.FlowWidth}
 	if err := c.document(); err != nil {
 		return dst, err
 	}

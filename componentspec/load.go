@@ -125,7 +125,7 @@ func fetch(ctx context.Context, src string, cfg *loadConfig) ([]byte, error) {
 		Src:           root,
 		Pwd:           pwd,
 		Detectors:     getter.Detectors,
-		Getters:       getters(cfg),
+		Getters:       getters(cfg, sub == ""),
 		Decompressors: getter.LimitedDecompressors(archiveFilesLimit, archiveFileSizeLimit),
 		// Symlinks inside a fetched repository or archive must not reach outside it.
 		DisableSymlinks: true,
@@ -161,16 +161,19 @@ func fetch(ctx context.Context, src string, cfg *loadConfig) ([]byte, error) {
 }
 
 // getters returns the protocols Load supports, configured for one call: a fresh HTTP getter so
-// per-call settings do not leak into go-getter's shared defaults.
-func getters(cfg *loadConfig) map[string]getter.Getter {
+// per-call settings do not leak into go-getter's shared defaults. limitHTTP caps HTTP bodies at
+// the spec size limit; it is off when the body is an archive holding the spec.
+func getters(cfg *loadConfig, limitHTTP bool) map[string]getter.Getter {
 	h := &getter.HttpGetter{
 		Netrc:  true,
 		Client: cfg.httpClient,
-		// One byte over the limit lets readLimited tell a large file from one that fits exactly.
-		MaxBytes: cfg.maxSize + 1,
 		// A spec file is fetched directly; do not follow Terraform's redirection header.
 		XTerraformGetDisabled: true,
 		DoNotCheckHeadFirst:   true,
+	}
+	if limitHTTP {
+		// One byte over the limit lets the caller tell a large file from one that fits exactly.
+		h.MaxBytes = cfg.maxSize + 1
 	}
 	return map[string]getter.Getter{
 		// Local files are linked, not copied: readLimited reads at most the limit.

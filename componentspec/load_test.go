@@ -1,14 +1,20 @@
 package componentspec
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -147,6 +153,15 @@ func TestLoadHTTP(t *testing.T) {
 			w.(http.Flusher).Flush()
 		}
 	})
+	mux.HandleFunc("GET /components.tar.gz", func(w http.ResponseWriter, r *http.Request) {
+		// Random bytes make the archive larger than the size limit, which applies to the spec
+		// file, not to the archive it comes in.
+		noise := make([]byte, 8000)
+		rand.NewChaCha8([32]byte{1}).Read(noise)
+		if _, err := w.Write(tarGz(t, map[string]string{"ml/comp.yaml": specYAML("archived-comp"), "blob": string(noise)})); err != nil {
+			t.Error(err)
+		}
+	})
 	mux.HandleFunc("GET /slow.yaml", func(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 	})
@@ -161,6 +176,8 @@ func TestLoadHTTP(t *testing.T) {
 	}{
 		{name: "ok", path: "/comp.yaml", want: "http-comp"},
 		{name: "not found", path: "/nope.yaml", wantErr: "bad response code: 404"},
+		{name: "file in an archive", path: "/components.tar.gz//ml/comp.yaml", want: "archived-comp"},
+		{name: "missing file in an archive", path: "/components.tar.gz//comp.yaml", wantErr: "comp.yaml: no such file in the source"},
 		{name: "too large with content length", path: "/big.yaml", wantErr: "spec file is larger than 2000 bytes"},
 		{name: "too large chunked", path: "/big-chunked.yaml", wantErr: "spec file is larger than 2000 bytes"},
 	}
@@ -199,6 +216,30 @@ func TestLoadHTTP(t *testing.T) {
 			t.Errorf("error %q does not name the source", err)
 		}
 	})
+}
+
+// tarGz returns a gzipped tar archive of files.
+func tarGz(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		body := files[name]
+		if err := tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // requireGit skips the test when git is missing, except in CI where it must be installed.

@@ -7,7 +7,7 @@ import (
 	"io"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
-	"github.com/argoproj/argo-workflows/v3/workflow/artifacts"
+	artifacts "github.com/argoproj/argo-workflows/v3/workflow/artifacts"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
 	"github.com/argoproj/argo-workflows/v3/workflow/util"
 	corev1 "k8s.io/api/core/v1"
@@ -133,7 +133,7 @@ func (a artifactArchive) Open(ctx context.Context, wf *wfv1.Workflow, _ *wfv1.No
 	if err != nil {
 		return nil, fmt.Errorf("artifact driver for %s: %w", art.Name, err)
 	}
-	rc, err := drv.OpenStream(ctx, art)
+	rc, err := drv.OpenStream(art)
 	if err != nil {
 		return nil, fmt.Errorf("open artifact %s: %w", art.Name, err)
 	}

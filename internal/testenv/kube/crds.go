@@ -1,0 +1,129 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/yaml"
+)
+
+// argoModule is the module whose manifests hold Argo's CRDs; its version is
+// the one the main module requires.
+const argoModule = "github.com/argoproj/argo-workflows/v3"
+
+var crdResource = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+// ArgoCRDDir returns the directory of Argo's full CRDs inside the
+// argo-workflows module that the main module requires.
+func ArgoCRDDir(ctx context.Context) (string, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", argoModule)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+		}
+		return "", fmt.Errorf("kube: locate %s: %w", argoModule, err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "manifests", "base", "crds", "full")
+	if _, err := os.Stat(dir); err != nil {
+		return "", fmt.Errorf("kube: argo crds: %w", err)
+	}
+	return dir, nil
+}
+
+// ArgoCRDs reads Argo's CRDs from the argo-workflows module, sorted by file
+// name. Tests may modify them (e.g. drop a field from a schema) before
+// ApplyCRDs.
+func ArgoCRDs(ctx context.Context) ([]*unstructured.Unstructured, error) {
+	dir, err := ArgoCRDDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "argoproj.io_*.yaml"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("kube: no crds in %s: %v", dir, err)
+	}
+	sort.Strings(files)
+	crds := make([]*unstructured.Unstructured, 0, len(files))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("kube: read crd: %w", err)
+		}
+		obj := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal(b, &obj.Object); err != nil {
+			return nil, fmt.Errorf("kube: decode %s: %w", f, err)
+		}
+		crds = append(crds, obj)
+	}
+	return crds, nil
+}
+
+// InstallArgoCRDs applies Argo's CRDs and waits until they are Established.
+func (e *Env) InstallArgoCRDs(ctx context.Context) error {
+	crds, err := ArgoCRDs(ctx)
+	if err != nil {
+		return err
+	}
+	return e.ApplyCRDs(ctx, crds...)
+}
+
+// ApplyCRDs applies CRDs with server-side apply (Argo's Workflow CRD is too
+// large for the last-applied annotation of client-side apply) and waits
+// until every one is Established.
+func (e *Env) ApplyCRDs(ctx context.Context, crds ...*unstructured.Unstructured) error {
+	dyn, err := dynamic.NewForConfig(e.Config)
+	if err != nil {
+		return fmt.Errorf("kube: dynamic client: %w", err)
+	}
+	start := time.Now()
+	names := make([]string, 0, len(crds))
+	for _, obj := range crds {
+		_, err = dyn.Resource(crdResource).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kiln-testenv", Force: true})
+		if err != nil {
+			return fmt.Errorf("kube: apply crd %s: %w", obj.GetName(), err)
+		}
+		names = append(names, obj.GetName())
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	for _, name := range names {
+		err := waitFor(wctx, e.apiserver, 200*time.Millisecond, func(ctx context.Context) error {
+			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return err
+			}
+			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+			for _, c := range conds {
+				m, _ := c.(map[string]any)
+				if m["type"] == "Established" && m["status"] == "True" {
+					return nil
+				}
+			}
+			return fmt.Errorf("crd %s not established", name)
+		})
+		if err != nil {
+			return fmt.Errorf("kube: wait for crd %s: %w", name, err)
+		}
+	}
+	e.log.Info("crds established", "count", len(names), "after", time.Since(start).Round(time.Millisecond))
+	return nil
+}

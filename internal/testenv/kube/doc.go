@@ -1,0 +1,18 @@
+// Package kube starts a real Kubernetes control plane on loopback for tests:
+// etcd and kube-apiserver (and, for end-to-end runs, kube-scheduler,
+// kube-controller-manager, kwok and Argo's workflow-controller) built from Go
+// modules by scripts/kube-binaries.sh and cached between runs.
+//
+// A test package shares one control plane per test binary:
+//
+//	func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
+//
+//	func TestSomething(t *testing.T) {
+//		env := kube.Shared(t) // skips (or fails when CI=true) without binaries
+//		cs := kubernetes.NewForConfigOrDie(env.Config)
+//		...
+//	}
+//
+// The shared instance has Argo's CRDs installed. Tests that restart the API
+// server or need a private one call Start themselves.
+package kube

@@ -114,7 +114,8 @@ func NewServer(ctx context.Context) (*Server, error) {
 	}
 	// Not under the test's TempDir: its parents are private to root, and the server's user must
 	// reach the directory. /tmp is world-traversable.
-	dir, err := os.MkdirTemp("", "kiln-postgres-")
+	reapOrphans(ctx, bin, cred)
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -146,6 +147,24 @@ func NewServer(ctx context.Context) (*Server, error) {
 	}
 	os.RemoveAll(dir)
 	return nil, fmt.Errorf("postgres: pg_ctl start: %w", startErr)
+}
+
+// dirPrefix starts the name of every server directory, followed by the owning process ID.
+const dirPrefix = "kiln-postgres-"
+
+// reapOrphans stops servers whose test process died without stopping them (a killed go test)
+// and removes their directories, so they do not pile up.
+func reapOrphans(ctx context.Context, bin string, cred *syscall.Credential) {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), dirPrefix), "-")
+		pid, err := strconv.Atoi(pidText)
+		if err != nil || pid == os.Getpid() || syscall.Kill(pid, 0) == nil || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue // not ours, or its owner is alive (or we cannot tell)
+		}
+		orphan := &Server{dir: dir, bin: bin, cred: cred}
+		_ = orphan.Stop()
+	}
 }
 
 func (s *Server) data() string { return filepath.Join(s.dir, "data") }

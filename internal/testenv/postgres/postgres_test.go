@@ -4,6 +4,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -78,5 +80,35 @@ func TestMissingBinariesSkipLocallyFailInCI(t *testing.T) {
 		if !strings.Contains(r.msg, "apt-get install postgresql") {
 			t.Errorf("CI=%q: message %q does not say what to install", ci, r.msg)
 		}
+	}
+}
+
+// TestReapOrphans starts a server that claims a dead owner and checks the next server start
+// stops it and removes its directory.
+func TestReapOrphans(t *testing.T) {
+	if _, err := FindBinDir(); err != nil {
+		t.Skip(err)
+	}
+	srv, err := NewServer(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Re-home the running server under a directory name whose owner PID cannot exist.
+	orphanDir := filepath.Join(os.TempDir(), dirPrefix+"2147483646-test")
+	if err := os.Rename(srv.dir, orphanDir); err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	// The data directory moved under a running server; stop it by its postmaster PID instead.
+	srv.dir = orphanDir
+	next, err := NewServer(t.Context())
+	if err != nil {
+		srv.Stop()
+		t.Fatal(err)
+	}
+	defer next.Stop()
+	if _, err := os.Stat(orphanDir); !os.IsNotExist(err) {
+		srv.Stop()
+		t.Errorf("orphan directory %s still exists (%v)", orphanDir, err)
 	}
 }

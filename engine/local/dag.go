@@ -71,6 +71,7 @@ type taskDone struct {
 
 // dagRun is the state of one DAG template execution.
 type dagRun struct {
+	base     *scope // globals and template inputs
 	r        *run
 	node     *wfv1.NodeStatus
 	tmpl     *wfv1.Template
@@ -90,6 +91,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 		r: r, node: node, tmpl: tmpl, g: g,
 		results:  map[string]taskDone{},
 		sc:       r.templateScope(tmpl),
+		base:     r.templateScope(tmpl),
 		failFast: tmpl.DAG.FailFast == nil || *tmpl.DAG.FailFast,
 	}
 	if tmpl.Parallelism != nil && *tmpl.Parallelism > 0 {
@@ -135,7 +137,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 				delete(pending, t.Name)
 				running++
 				task := *t.DeepCopy()
-				sc := d.sc.clone()
+				sc := d.taskScope(t.Name)
 				go func() { done <- d.executeTask(ctx, task, sc) }()
 			}
 		}
@@ -184,6 +186,31 @@ func (d *dagRun) record(res taskDone) {
 		return
 	}
 	d.sc.addNode(prefix, res.node)
+}
+
+// taskScope is what a task sees, like Argo: globals, the DAG's inputs and
+// the results of its ancestors (not of unrelated branches).
+func (d *dagRun) taskScope(name string) *scope {
+	sc := d.base.clone()
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(n string) {
+		for _, dep := range d.g.deps[n] {
+			if seen[dep] {
+				continue
+			}
+			seen[dep] = true
+			visit(dep)
+			if res, ok := d.results[dep]; ok {
+				sc.addNode("tasks."+dep, res.node)
+				if res.kids != nil {
+					sc.addAggregate("tasks."+dep, res.kids)
+				}
+			}
+		}
+	}
+	visit(name)
+	return sc
 }
 
 // targets are dag.target, or every task no other task depends on.

@@ -107,8 +107,8 @@ spec:
   - name: ok
     container: {image: alpine, command: ["true"]}
 `,
-			wantPhase: wfv1.WorkflowSucceeded,
-			wantNodes: map[string]wfv1.NodePhase{"when": wfv1.NodeSucceeded, "a": wfv1.NodeSkipped, "b": wfv1.NodeSucceeded, "c": wfv1.NodeSucceeded},
+			wantPhase:  wfv1.WorkflowSucceeded,
+			wantNodes:  map[string]wfv1.NodePhase{"when": wfv1.NodeSucceeded, "a": wfv1.NodeSkipped, "b": wfv1.NodeSucceeded, "c": wfv1.NodeSucceeded},
 			wantInNode: map[string]string{"a": "evaluated false"},
 		},
 	}

@@ -154,12 +154,18 @@ var fuzzSeeds = []string{
 	"- a\n- b\n",
 	"key: value\n# comment\n",
 	`{"` + strings.Repeat("k", 1100) + `":{"x":[1]}}`,
+	`{"a":{"parameters":[{"name":"x","value":"123"}]},"b":["a,b","[c]","{d}","e?","f: g","h #i","j:",""]}`,
+	`[[{"k,":"v]"},{"?":"{{tasks.a.outputs.parameters.b}}"}],{"yes":["no","1e3","caf\u00e9"]}]`,
+	`{"a":["x\ny",{"b":"c"}],"d":{"e":"\t"}}`,
 }
 
 // FuzzRoundTrip checks that the YAML for any JSON value reads back as that
-// value in sigs.k8s.io/yaml and gopkg.in/yaml.v3. Inputs that are JSON go
-// through FromJSON as they are; every input is also used as a string in the
-// positions a string can take (document root, key, sequence item, value).
+// value in sigs.k8s.io/yaml and gopkg.in/yaml.v3, in block style and with
+// FlowWidth 60. Inputs that are JSON go through FromJSON as they are; every
+// input is also used as a string in the positions a string can take
+// (document root, key, sequence item, value, and inside flow collections).
+var flowFuzz = Options{FlowWidth: 60}
+
 func FuzzRoundTrip(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
@@ -181,11 +187,26 @@ func FuzzRoundTrip(f *testing.F) {
 			checkRoundTrip(t, data, out)
 		}
 
+		flow, flowErr := flowFuzz.AppendFromJSON(nil, data)
+		switch {
+		case (err == nil) != (flowErr == nil):
+			t.Fatalf("FromJSON(%q): block error %v, FlowWidth 60 error %v", data, err, flowErr)
+		case err != nil:
+			if err.Error() != flowErr.Error() {
+				t.Fatalf("FromJSON(%q): block error %v, FlowWidth 60 error %v", data, err, flowErr)
+			}
+		default:
+			checkRoundTrip(t, data, flow)
+		}
+
 		s := string(data)
 		checkValue(t, s)
-		checkValue(t, map[string]any{
+		v := map[string]any{
 			s:    []any{s, map[string]any{"k": s, s: []any{}}},
 			"k2": s,
-		})
+		}
+		checkValue(t, v)
+		checkValueOptions(t, v, flowFuzz)
+		checkValueOptions(t, []any{[]any{s}, map[string]any{s: []any{s, 1}}}, flowFuzz)
 	})
 }

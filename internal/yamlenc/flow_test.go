@@ -1,0 +1,302 @@
+package yamlenc
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestFlowLayout(t *testing.T) {
+	tests := []struct {
+		name  string
+		width int
+		json  string
+		want  string
+	}{
+		{
+			name:  "width zero keeps block style",
+			width: 0,
+			json:  `{"a":{"b":[1]}}`,
+			want:  "a:\n  b:\n  - 1\n",
+		},
+		{
+			name:  "negative width keeps block style",
+			width: -1,
+			json:  `{"a":[1]}`,
+			want:  "a:\n- 1\n",
+		},
+		{
+			name:  "document root is never flow",
+			width: 80,
+			json:  `{"a":1}`,
+			want:  "a: 1\n",
+		},
+		{
+			name:  "root sequence items flow",
+			width: 80,
+			json:  `[[1,2],{"a":"b"},3]`,
+			want:  "- [1, 2]\n- {a: b}\n- 3\n",
+		},
+		{
+			name:  "dag task",
+			width: 80,
+			json:  `{"tasks":[{"name":"square-123","template":"square","arguments":{"parameters":[{"name":"x","value":"123"}]},"depends":"square-122"}]}`,
+			want: "tasks:\n" +
+				"- name: square-123\n" +
+				"  template: square\n" +
+				"  arguments: {parameters: [{name: x, value: '123'}]}\n" +
+				"  depends: square-122\n",
+		},
+		{
+			name:  "outer too wide, inner fits",
+			width: 30,
+			json:  `{"arguments":{"parameters":[{"name":"x","value":"123"}]}}`,
+			want: "arguments:\n" +
+				"  parameters: [{name: x, value: '123'}]\n",
+		},
+		{
+			// [{name: x, value: '123'}] is exactly 25 bytes.
+			name:  "exact fit",
+			width: 25,
+			json:  `{"p":[{"name":"x","value":"123"}]}`,
+			want:  "p: [{name: x, value: '123'}]\n",
+		},
+		{
+			name:  "one byte over",
+			width: 24,
+			json:  `{"p":[{"name":"x","value":"123"}]}`,
+			want:  "p:\n- {name: x, value: '123'}\n",
+		},
+		{
+			name:  "width measures rendered text, not JSON",
+			width: 12,
+			json:  `{"p":[ "a" , "b" , "c" ] }`,
+			want:  "p: [a, b, c]\n",
+		},
+		{
+			name:  "empty collections inside flow",
+			width: 80,
+			json:  `{"a":[{},[],{"b":{}}]}`,
+			want:  "a: [{}, [], {b: {}}]\n",
+		},
+		{
+			name:  "scalars of every kind",
+			width: 80,
+			json:  `{"a":[true,false,null,-1.5e+3,0,"s"]}`,
+			want:  "a: [true, false, null, -1.5e+3, 0, s]\n",
+		},
+		{
+			name:  "multi-line string stays block",
+			width: 80,
+			json:  `{"a":{"src":"x\ny\n","m":1},"b":["a\r\nb"]}`,
+			want: "a:\n" +
+				"  src: |\n" +
+				"    x\n" +
+				"    y\n" +
+				"  m: 1\n" +
+				"b:\n" +
+				"- \"a\\r\\nb\"\n",
+		},
+		{
+			name:  "multi-line key stays block",
+			width: 80,
+			json:  `{"a":{"k\nl":1}}`,
+			want:  "a:\n  \"k\\nl\": 1\n",
+		},
+		{
+			name:  "key needing explicit form stays block",
+			width: 4000,
+			json:  `{"a":{"` + strings.Repeat("k", 1001) + `":1}}`,
+			want:  "a:\n  ? " + strings.Repeat("k", 1001) + "\n  : 1\n",
+		},
+		{
+			name:  "after explicit key",
+			width: 80,
+			json:  `{"` + strings.Repeat("k", 1001) + `":{"a":[1]}}`,
+			want:  "? " + strings.Repeat("k", 1001) + "\n: {a: [1]}\n",
+		},
+		{
+			name:  "nested sequences flow from the outermost that fits",
+			width: 20,
+			json:  `{"a":[[1,[2,3]],["long-item-long-ite"]]}`,
+			want: "a:\n" +
+				"- [1, [2, 3]]\n" +
+				"- [long-item-long-ite]\n",
+		},
+		{
+			name:  "look-ahead bound refuses heavily padded JSON",
+			width: 10,
+			json:  `{"a":[1` + strings.Repeat(" ", 4*10+64) + `]}`,
+			want:  "a:\n- 1\n",
+		},
+		{
+			name:  "padding within the look-ahead bound is fine",
+			width: 10,
+			json:  `{"a":[1` + strings.Repeat(" ", 4*10+60) + `]}`,
+			want:  "a: [1]\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{FlowWidth: tt.width}
+			got, err := opts.FromJSON([]byte(tt.json))
+			if err != nil {
+				t.Fatalf("FromJSON(%.60s): %v", tt.json, err)
+			}
+			if diff := cmp.Diff(tt.want, string(got)); diff != "" {
+				t.Errorf("FromJSON(%.60s) with FlowWidth %d mismatch (-want +got):\n%s", tt.json, tt.width, diff)
+			}
+			checkRoundTrip(t, []byte(tt.json), got)
+		})
+	}
+}
+
+// TestFlowQuoting checks every string hazard inside a flow collection, both as
+// a sequence item and as a mapping key and value.
+func TestFlowQuoting(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string // rendering inside flow context
+	}{
+		{in: "plain", want: "plain"},
+		{in: "", want: "''"},
+		{in: "a,b", want: "'a,b'"},
+		{in: "a[0]", want: "'a[0]'"},
+		{in: "x]", want: "'x]'"},
+		{in: "a{b}", want: "'a{b}'"},
+		{in: "a}", want: "'a}'"},
+		{in: "why?", want: "'why?'"},
+		{in: "a: b", want: "'a: b'"},
+		{in: "trailing:", want: "'trailing:'"},
+		{in: "a:b", want: "a:b"},
+		{in: "http://x.io/p", want: "http://x.io/p"},
+		{in: "a #b", want: "'a #b'"},
+		{in: "a#b", want: "a#b"},
+		{in: "#c", want: "'#c'"},
+		{in: "yes", want: "'yes'"},
+		{in: "Off", want: "'Off'"},
+		{in: "null", want: "'null'"},
+		{in: "~", want: "'~'"},
+		{in: "123", want: "'123'"},
+		{in: "1e3", want: "'1e3'"},
+		{in: "0x1F", want: "'0x1F'"},
+		{in: "-.5", want: "'-.5'"},
+		{in: "2001-12-14", want: "'2001-12-14'"},
+		{in: "--flag", want: "--flag"},
+		{in: "-", want: "'-'"},
+		{in: " lead", want: "' lead'"},
+		{in: "trail ", want: "'trail '"},
+		{in: "it's", want: "it's"},
+		{in: "'q'", want: "'''q'''"},
+		{in: `"dq"`, want: `'"dq"'`},
+		{in: "tab\there", want: `"tab\there"`},
+		{in: "nul\x00", want: `"nul\x00"`},
+		{in: "h\u00e9llo \U0001F600", want: "h\u00e9llo \U0001F600"},
+		{in: "caf\u00e9,bar", want: "'caf\u00e9,bar'"},
+		{in: "bom\ufeff", want: `"bom\uFEFF"`},
+		{in: "{{tasks.a.outputs.parameters.b}}", want: "'{{tasks.a.outputs.parameters.b}}'"},
+		{in: "x-{{item}}", want: "'x-{{item}}'"},
+		{in: "&anchor", want: "'&anchor'"},
+		{in: "*alias", want: "'*alias'"},
+		{in: "!tag", want: "'!tag'"},
+		{in: "%", want: "'%'"},
+		{in: "|", want: "'|'"},
+		{in: "@x", want: "'@x'"},
+		{in: "a, b: c", want: "'a, b: c'"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			v := map[string]any{"v": []any{tt.in, map[string]any{tt.in: tt.in}}}
+			got, err := Options{FlowWidth: 1000}.Marshal(v)
+			if err != nil {
+				t.Fatalf("Marshal: %v", err)
+			}
+			want := "v: [" + tt.want + ", {" + tt.want + ": " + tt.want + "}]\n"
+			if diff := cmp.Diff(want, string(got)); diff != "" {
+				t.Errorf("flow quoting of %q (-want +got):\n%s", tt.in, diff)
+			}
+			checkValue(t, v)
+			checkValueOptions(t, v, Options{FlowWidth: 1000})
+		})
+	}
+}
+
+// TestFlowErrors checks that flow style reports malformed input inside a
+// collection exactly as block style does and leaves dst alone.
+func TestFlowErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		json string
+	}{
+		{name: "trailing comma", json: `{"a":[1,]}`},
+		{name: "unterminated", json: `{"a":[1,2`},
+		{name: "bad literal", json: `{"a":[tru]}`},
+		{name: "bad number", json: `{"a":[01]}`},
+		{name: "bad escape", json: `{"a":["\q"]}`},
+		{name: "non-string key", json: `{"a":{1:2}}`},
+		{name: "missing colon", json: `{"a":{"b" 1}}`},
+		{name: "duplicate key", json: `{"a":{"b":1,"b":2}}`},
+		{name: "duplicate key via escape", json: `{"a":[{"b":1,"\u0062":2}]}`},
+		{name: "too deep", json: `{"a":` + strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth) + `}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, blockErr := AppendFromJSON(nil, []byte(tt.json))
+			if blockErr == nil {
+				t.Fatalf("block style accepted %.60s", tt.json)
+			}
+			got, flowErr := Options{FlowWidth: 80}.AppendFromJSON([]byte("keep"), []byte(tt.json))
+			if flowErr == nil {
+				t.Fatalf("flow style accepted %.60s, produced:\n%s", tt.json, got)
+			}
+			if string(got) != "keep" {
+				t.Errorf("AppendFromJSON returned %q on error, want dst unchanged", got)
+			}
+			if blockErr.Error() != flowErr.Error() {
+				t.Errorf("flow error %q differs from block error %q", flowErr, blockErr)
+			}
+			if errors.Is(blockErr, ErrDuplicateKey) != errors.Is(flowErr, ErrDuplicateKey) {
+				t.Errorf("ErrDuplicateKey mismatch: block %v, flow %v", blockErr, flowErr)
+			}
+		})
+	}
+}
+
+// TestFlowDeepNesting checks that a deep, wide document, where every level's
+// look-ahead fails, converts and reads back.
+func TestFlowDeepNesting(t *testing.T) {
+	const depth = 3000
+	in := strings.Repeat(`{"k":[`, depth) + `"` + strings.Repeat("x", 200) + `"` + strings.Repeat(`]}`, depth)
+	out, err := Options{FlowWidth: 80}.FromJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every collection holds the 200-byte string, so none fits.
+	if strings.Contains(string(out), "{") {
+		t.Errorf("flow collection written although every collection is wider than 80 bytes:\n%.400s", out)
+	}
+	want, err := FromJSON([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(out)); diff != "" {
+		t.Errorf("flow output differs from block output (-block +flow):\n%.2000s", diff)
+	}
+}
+
+// checkValueOptions is checkValue for a non-default layout.
+func checkValueOptions(t *testing.T, v any, opts Options) {
+	t.Helper()
+	out, err := opts.Marshal(v)
+	if err != nil {
+		t.Fatalf("Marshal(%#v) with %+v: %v", v, opts, err)
+	}
+	in, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrip(t, in, out)
+}

@@ -269,11 +269,16 @@ func (r *run) execute(ctx context.Context) {
 			phase, msg = wfv1.WorkflowFailed, "exit handler failed: "+exitNode.Message
 		}
 	}
+	// Write status.json before the final event so that whoever sees the end
+	// of the run sees a quiet run directory.
 	r.mu.Lock()
 	r.active = false
+	r.status.Phase, r.status.Message, r.status.FinishedAt = phase, msg, metav1.Now()
 	r.mu.Unlock()
-	r.setPhase(phase, msg)
 	r.writeStatusFile()
+	r.mu.Lock()
+	r.emitLocked(engine.Event{Type: engine.EventRun, Phase: phase, Message: msg})
+	r.mu.Unlock()
 }
 
 func (r *run) exitHandlerName() string {

@@ -4,6 +4,7 @@ package yamlenc
 
 import (
 	"encoding/json"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -85,5 +86,35 @@ func BenchmarkFromJSON(b *testing.B) {
 		if buf, err = AppendFromJSON(buf[:0], in); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkFromJSONFlow measures the converter with flow style off and at
+// two widths on the 5000-task DAG and reports the YAML size per task, the
+// figure the compiler's 150-bytes-per-task budget is stated in.
+func BenchmarkFromJSONFlow(b *testing.B) {
+	const tasks = 5000
+	in, err := json.Marshal(realisticWorkflow(tasks))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, width := range []int{0, 60, 80} {
+		b.Run(fmt.Sprintf("width=%d", width), func(b *testing.B) {
+			opts := Options{FlowWidth: width}
+			out, err := opts.FromJSON(in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(out)))
+			b.ReportAllocs()
+			defer startCPU(b).report(b)
+			buf := make([]byte, 0, len(out))
+			for b.Loop() {
+				if buf, err = opts.AppendFromJSON(buf[:0], in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(out))/tasks, "bytes/task")
+		})
 	}
 }

@@ -113,7 +113,8 @@ func (c *converter) flowValue() error {
 		return err
 	case '"':
 		s, err := c.readString()
-		if err != nil {
+		if err != nil || len(c.out)+len(s) > c.flowEnd {
+			// A scalar is never shorter than its text.
 			return errNoFlow
 		}
 		st, ok := classifyFlow(s)
@@ -166,6 +167,9 @@ func (c *converter) flowObject() error {
 		}
 		key, err := c.readString()
 		if err != nil {
+			return errNoFlow
+		}
+		if len(c.out)+len(key) > c.flowEnd {
 			return errNoFlow
 		}
 		if err := c.checkDuplicate(key, keysBase, &sorted, &seen); err != nil {

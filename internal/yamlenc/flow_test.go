@@ -1,12 +1,16 @@
 package yamlenc
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/google/go-cmp/cmp"
+	yamlv3 "gopkg.in/yaml.v3"
+	"sigs.k8s.io/yaml"
 )
 
 func TestFlowLayout(t *testing.T) {
@@ -299,4 +303,68 @@ func checkValueOptions(t *testing.T, v any, opts Options) {
 		t.Fatal(err)
 	}
 	checkRoundTrip(t, in, out)
+}
+
+func TestWorkflowRoundTripFlow(t *testing.T) {
+	want := realisticWorkflow(20)
+	block, err := Marshal(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{1, 60, 80, 1 << 20} {
+		opts := Options{FlowWidth: width}
+		out, err := opts.Marshal(want)
+		if err != nil {
+			t.Fatalf("FlowWidth %d: Marshal: %v", width, err)
+		}
+		var got wfv1.Workflow
+		if err := yaml.UnmarshalStrict(out, &got); err != nil {
+			t.Fatalf("FlowWidth %d: sigs.k8s.io/yaml.UnmarshalStrict: %v\nYAML:\n%s", width, err, out)
+		}
+		if diff := cmp.Diff(*want, got, quantityEqual); diff != "" {
+			t.Errorf("FlowWidth %d: Workflow changed in a YAML round trip (-want +got):\n%s\nYAML:\n%s", width, diff, out)
+		}
+		var a, b any
+		if err := yamlv3.Unmarshal(out, &a); err != nil {
+			t.Fatalf("FlowWidth %d: yaml.v3: %v", width, err)
+		}
+		if err := yamlv3.Unmarshal(block, &b); err != nil {
+			t.Fatalf("yaml.v3 on block output: %v", err)
+		}
+		if diff := cmp.Diff(b, a); diff != "" {
+			t.Errorf("FlowWidth %d: yaml.v3 reads flow output differently from block output (-block +flow):\n%s", width, diff)
+		}
+		again, err := opts.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(out, again) {
+			t.Errorf("FlowWidth %d: Marshal is not deterministic", width)
+		}
+		if width >= 60 && len(out) >= len(block) {
+			t.Errorf("FlowWidth %d: output is %d bytes, block style %d; flow style should be smaller", width, len(out), len(block))
+		}
+	}
+}
+
+func TestWorkflowLayoutFlow(t *testing.T) {
+	out, err := Options{FlowWidth: 80}.Marshal(realisticWorkflow(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"  labels: {kiln.dev/pipeline: train, kiln.dev/version: '1.10'}\n",
+		"      - name: train-1\n" +
+			"        template: train\n" +
+			"        arguments: {parameters: [{name: lr, value: '{{inputs.parameters.lr}}'}]}\n" +
+			"        depends: train-0.Succeeded\n",
+		"        withItems: [a, 1, {k: 'on'}, [true, null]]\n",
+		"      command: [/kiln, --component, train]\n",
+		"    - {name: note, value: '', enum: ['', 'null', '~', '0x1F']}\n",
+		"      source: |\n        import sys\n",
+	} {
+		if !strings.Contains(string(out), line) {
+			t.Errorf("output lacks %q\nYAML:\n%s", line, out)
+		}
+	}
 }

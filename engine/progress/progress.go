@@ -128,8 +128,10 @@ func (r *Renderer) Close() {
 
 func (r *Renderer) suffix(n *wfv1.NodeStatus) string {
 	var parts []string
-	if d := r.duration(n); d > 0 {
+	if d := r.duration(n); d >= time.Second {
 		parts = append(parts, d.Round(100*time.Millisecond).String())
+	} else if d > 0 {
+		parts = append(parts, d.Round(time.Millisecond).String())
 	}
 	if n.Type == wfv1.NodeTypeRetry && len(n.Children) > 1 {
 		parts = append(parts, fmt.Sprintf("retries: %d", len(n.Children)-1))

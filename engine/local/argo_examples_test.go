@@ -188,7 +188,7 @@ func TestArgoExamplesSurvey(t *testing.T) {
 		mu  sync.Mutex
 		out []exampleOutcome
 		wg  sync.WaitGroup
-		sem = make(chan struct{}, 8)
+		sem = make(chan struct{}, 24)
 	)
 	for _, f := range files {
 		wg.Add(1)
@@ -196,7 +196,7 @@ func TestArgoExamplesSurvey(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			o := runExample(e, f, 30*time.Second)
+			o := runExample(e, f, 90*time.Second)
 			mu.Lock()
 			out = append(out, o)
 			mu.Unlock()

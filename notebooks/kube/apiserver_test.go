@@ -238,3 +238,73 @@ func TestSpawnerOnAPIServer(t *testing.T) {
 	}
 	wantPhase(notebooks.PhaseStopped, "")
 }
+
+// TestManagerOnAPIServer drives the kube spawner through the Manager, as the backend does.
+func TestManagerOnAPIServer(t *testing.T) {
+	env := kubeenv.Shared(t)
+	cs := kubernetes.NewForConfigOrDie(env.Config)
+	ctx := context.Background()
+	ns := newNamespace(t, cs)
+	sp, err := kube.New(kube.Options{Client: cs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, err := notebooks.NewFileRepository(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := notebooks.NewManager(notebooks.Options{Repository: repo, Spawner: sp, APIURL: "http://kiln.kiln-system:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Spawner-specific validation comes back with field paths before anything is created.
+	_, err = mgr.Create(ctx, &notebooks.Notebook{Name: "bad", Namespace: ns, Spec: notebooks.Spec{
+		DataVolumes: []notebooks.DataVolume{{Name: "d", Path: "/etc"}}}})
+	var verr *notebooks.ValidationError
+	if !errors.As(err, &verr) || len(verr.Errors) != 2 || verr.Errors[0].Field != "spec.dataVolumes[0].path" {
+		t.Errorf("create with a host path: %v, want field errors on spec.dataVolumes[0]", err)
+	}
+
+	nb, err := mgr.Create(ctx, &notebooks.Notebook{Name: "nb", Namespace: ns, Owner: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Status.Phase != notebooks.PhasePending {
+		t.Errorf("phase after create = %s, want Pending", nb.Status.Phase)
+	}
+	sts, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "nb", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs := map[string]string{}
+	for _, e := range sts.Spec.Template.Spec.Containers[0].Env {
+		envs[e.Name] = e.Value
+	}
+	want := map[string]string{"KILN_API_URL": "http://kiln.kiln-system:8080", "KILN_NAMESPACE": ns, "KILN_NOTEBOOK": "nb", "KILN_USER": "alice"}
+	for k, v := range want {
+		if envs[k] != v {
+			t.Errorf("env %s = %q, want %q", k, envs[k], v)
+		}
+	}
+	setPodStatus(t, cs, ns, "nb", corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue}, {Type: corev1.PodReady, Status: corev1.ConditionTrue}}})
+	nb, err = mgr.Get(ctx, ns, "nb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Status.Phase != notebooks.PhaseRunning || nb.Status.URL != "/notebook/"+ns+"/nb/" {
+		t.Errorf("status = %s %q, want Running at the proxy path", nb.Status.Phase, nb.Status.URL)
+	}
+	if nb, err = mgr.Stop(ctx, ns, "nb"); err != nil {
+		t.Fatal(err)
+	}
+	if nb.Status.Phase != notebooks.PhaseStopping {
+		t.Errorf("phase after stop with the pod still there = %s, want Stopping", nb.Status.Phase)
+	}
+	if err := mgr.Delete(ctx, ns, "nb"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.AppsV1().StatefulSets(ns).Get(ctx, "nb", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("statefulset after delete: %v, want not found", err)
+	}
+}

@@ -98,7 +98,7 @@ func BenchmarkFromJSONFlow(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, width := range []int{0, 60, 80} {
+	for _, width := range []int{0, 60, 80, 160} {
 		b.Run(fmt.Sprintf("width=%d", width), func(b *testing.B) {
 			opts := Options{FlowWidth: width}
 			out, err := opts.FromJSON(in)

@@ -100,7 +100,9 @@ func (o Options) FromJSON(data []byte) ([]byte, error) {
 // AppendFromJSON is like the package-level AppendFromJSON but uses the
 // layout o. Its output is a function of data and o alone.
 func (o Options) AppendFromJSON(dst, data []byte) ([]byte, error) {
-	c := converter{in: data, out: dst, flowWidth: o.FlowWidth}
+	// Clamp so that width arithmetic cannot overflow; no flow line is
+	// anywhere near this long in practice.
+	c := converter{in: data, out: dst, flowWidth: min(o.FlowWidth, maxFlowWidth)}
 	if err := c.document(); err != nil {
 		return dst, err
 	}

@@ -10,6 +10,10 @@ import (
 // follows reports the real error).
 var errNoFlow = errors.New("yamlenc: collection not written in flow style")
 
+// maxFlowWidth caps Options.FlowWidth so that 4*width+64 fits an int even on
+// 32-bit platforms.
+const maxFlowWidth = 1 << 28
+
 // flowLookahead bounds how many bytes of JSON one flow-style attempt may read.
 // A flow rendering is rarely shorter than the compact JSON it comes from
 // (plain scalars drop two quotes, separators gain a space), so four times the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -91,6 +92,12 @@ func TestFlowLayout(t *testing.T) {
 			width: 80,
 			json:  `{"a":[true,false,null,-1.5e+3,0,"s"]}`,
 			want:  "a: [true, false, null, -1.5e+3, 0, s]\n",
+		},
+		{
+			name:  "huge width does not overflow",
+			width: math.MaxInt,
+			json:  `{"a":{"b":[1,"x"]}}`,
+			want:  "a: {b: [1, x]}\n",
 		},
 		{
 			name:  "multi-line string stays block",

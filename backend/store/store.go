@@ -49,7 +49,9 @@ const (
 type Pipelines interface {
 	// CreatePipeline stores p, assigning ID and CreatedAt; ErrAlreadyExists if the name is taken.
 	CreatePipeline(ctx context.Context, p *Pipeline) error
+	// GetPipeline returns a pipeline by ID; ErrNotFound if it is not in the namespace.
 	GetPipeline(ctx context.Context, namespace, id string) (*Pipeline, error)
+	// GetPipelineByName returns a pipeline by its name in the namespace.
 	GetPipelineByName(ctx context.Context, namespace, name string) (*Pipeline, error)
 	// ListPipelines orders by "created_at" or "name".
 	ListPipelines(ctx context.Context, opts ListOptions) ([]*Pipeline, string, error)
@@ -58,9 +60,11 @@ type Pipelines interface {
 
 	// CreatePipelineVersion stores v under v.PipelineID, assigning ID and CreatedAt.
 	CreatePipelineVersion(ctx context.Context, v *PipelineVersion) error
+	// GetPipelineVersion returns a version by ID, with its spec.
 	GetPipelineVersion(ctx context.Context, namespace, id string) (*PipelineVersion, error)
 	// ListPipelineVersions lists the versions of one pipeline, ordered by "created_at" or "name".
 	ListPipelineVersions(ctx context.Context, pipelineID string, opts ListOptions) ([]*PipelineVersion, string, error)
+	// DeletePipelineVersion deletes one version; runs made from it keep their Spec.
 	DeletePipelineVersion(ctx context.Context, namespace, id string) error
 }
 
@@ -69,7 +73,9 @@ type Experiments interface {
 	// CreateExperiment stores e, assigning ID, CreatedAt and UpdatedAt; ErrAlreadyExists if the
 	// name is taken in the namespace (archived experiments keep their name, as in MLflow).
 	CreateExperiment(ctx context.Context, e *Experiment) error
+	// GetExperiment returns an experiment by ID, archived or not.
 	GetExperiment(ctx context.Context, namespace, id string) (*Experiment, error)
+	// GetExperimentByName returns an experiment by its name in the namespace.
 	GetExperimentByName(ctx context.Context, namespace, name string) (*Experiment, error)
 	// ListExperiments orders by "created_at" or "name"; archived experiments are listed only when
 	// includeArchived is set.
@@ -116,11 +122,13 @@ type RunUpdate struct {
 type Runs interface {
 	// CreateRun stores r, assigning ID (unless set), CreatedAt and Phase Pending (unless set).
 	CreateRun(ctx context.Context, r *Run) error
+	// GetRun returns a run by ID; its nodes come from ListNodes.
 	GetRun(ctx context.Context, namespace, id string) (*Run, error)
 	// ListRuns returns a page of runs and the token of the next page ("" on the last page).
 	ListRuns(ctx context.Context, opts ListRunsOptions) ([]*Run, string, error)
 	// UpdateRun applies u and returns the updated run.
 	UpdateRun(ctx context.Context, namespace, id string, u RunUpdate) (*Run, error)
+	// SetRunArchived archives or restores a run (MLflow delete/restore of a run).
 	SetRunArchived(ctx context.Context, namespace, id string, archived bool) error
 	// DeleteRun removes the run with its nodes, params, metrics, tags and lineage events;
 	// artifacts it produced stay, without a run.
@@ -159,8 +167,11 @@ type Tracking interface {
 	// Each metric is appended and the run's latest value per key (highest step, then timestamp)
 	// is kept for filters. Tags overwrite.
 	LogBatch(ctx context.Context, runID string, params []Param, metrics []Metric, tags []Tag) error
+	// ListParams returns the run's params ordered by key.
 	ListParams(ctx context.Context, runID string) ([]Param, error)
+	// ListTags returns the run's tags ordered by key.
 	ListTags(ctx context.Context, runID string) ([]Tag, error)
+	// DeleteTag removes one tag; ErrNotFound if the run has no such tag.
 	DeleteTag(ctx context.Context, runID, key string) error
 	// LatestMetrics returns the latest point of each metric key of the run, ordered by key.
 	LatestMetrics(ctx context.Context, runID string) ([]Metric, error)
@@ -180,7 +191,9 @@ type Artifacts interface {
 	// CreateArtifact stores a, assigning ID (unless set) and CreatedAt, and records a Produced
 	// event when a.RunID is set.
 	CreateArtifact(ctx context.Context, a *Artifact) error
+	// GetArtifact returns an artifact by ID.
 	GetArtifact(ctx context.Context, namespace, id string) (*Artifact, error)
+	// ListArtifacts returns a page of artifacts, optionally of one run.
 	ListArtifacts(ctx context.Context, opts ListArtifactsOptions) ([]*Artifact, string, error)
 	// RecordLineage stores events; recording the same event twice is not an error.
 	RecordLineage(ctx context.Context, events []LineageEvent) error
@@ -194,6 +207,7 @@ type Artifacts interface {
 type RecurringRuns interface {
 	// CreateRecurringRun stores rr, assigning ID, CreatedAt and UpdatedAt.
 	CreateRecurringRun(ctx context.Context, rr *RecurringRun) error
+	// GetRecurringRun returns a schedule by ID.
 	GetRecurringRun(ctx context.Context, namespace, id string) (*RecurringRun, error)
 	// ListRecurringRuns orders by "created_at" or "name".
 	ListRecurringRuns(ctx context.Context, opts ListOptions) ([]*RecurringRun, string, error)
@@ -201,17 +215,21 @@ type RecurringRuns interface {
 	ListEnabledRecurringRuns(ctx context.Context) ([]*RecurringRun, error)
 	// UpdateRecurringRun replaces every mutable field of rr (all but ID, Namespace, CreatedAt).
 	UpdateRecurringRun(ctx context.Context, rr *RecurringRun) error
+	// SetRecurringRunEnabled enables or disables a schedule.
 	SetRecurringRunEnabled(ctx context.Context, namespace, id string, enabled bool) error
 	// MarkRecurringRunFired records the scheduled time of the last run created; it fails with
 	// ErrConflict when another scheduler already recorded a time at or after scheduledAt, so two
 	// servers never fire the same tick.
 	MarkRecurringRunFired(ctx context.Context, namespace, id string, scheduledAt time.Time) error
+	// DeleteRecurringRun deletes a schedule; the runs it created stay, without the reference.
 	DeleteRecurringRun(ctx context.Context, namespace, id string) error
 }
 
 // Models stores the model registry.
 type Models interface {
+	// CreateRegisteredModel stores m, assigning CreatedAt and UpdatedAt; ErrAlreadyExists if the name is taken.
 	CreateRegisteredModel(ctx context.Context, m *RegisteredModel) error
+	// GetRegisteredModel returns a model by name.
 	GetRegisteredModel(ctx context.Context, namespace, name string) (*RegisteredModel, error)
 	// ListRegisteredModels orders by "name" (default, asc) or "created_at".
 	ListRegisteredModels(ctx context.Context, opts ListOptions) ([]*RegisteredModel, string, error)
@@ -222,6 +240,7 @@ type Models interface {
 
 	// CreateModelVersion allocates the next version number of mv.ModelName and stores mv.
 	CreateModelVersion(ctx context.Context, mv *ModelVersion) error
+	// GetModelVersion returns one version of a model.
 	GetModelVersion(ctx context.Context, namespace, model string, version int64) (*ModelVersion, error)
 	// ListModelVersions returns the model's versions, newest first.
 	ListModelVersions(ctx context.Context, namespace, model string) ([]*ModelVersion, error)
@@ -232,6 +251,7 @@ type Models interface {
 
 	// SetAlias points alias at version, creating or moving it atomically.
 	SetAlias(ctx context.Context, a Alias) error
+	// DeleteAlias removes an alias; the version stays.
 	DeleteAlias(ctx context.Context, namespace, model, alias string) error
 	// GetModelVersionByAlias resolves an alias.
 	GetModelVersionByAlias(ctx context.Context, namespace, model, alias string) (*ModelVersion, error)
@@ -247,10 +267,12 @@ type Auth interface {
 	LookupToken(ctx context.Context, hash string) (*Token, error)
 	// ListTokens returns the user's tokens, newest first.
 	ListTokens(ctx context.Context, user string) ([]*Token, error)
+	// DeleteToken revokes a token by its hash.
 	DeleteToken(ctx context.Context, hash string) error
 
 	// SetMember grants or changes a user's role in a namespace.
 	SetMember(ctx context.Context, m Member) error
+	// RemoveMember revokes a user's membership of a namespace.
 	RemoveMember(ctx context.Context, namespace, user string) error
 	// UserNamespaces returns the user's memberships ordered by namespace.
 	UserNamespaces(ctx context.Context, user string) ([]Member, error)

@@ -91,6 +91,31 @@ spec:
 			wantInNode: map[string]string{"exit": "exit code 1"},
 		},
 		{
+			name: "workflow deadline still runs the exit handler",
+			doc: `
+metadata: {name: wfdeadline}
+spec:
+  entrypoint: main
+  activeDeadlineSeconds: 1
+  onExit: handler
+  templates:
+  - name: main
+    steps:
+    - - {name: slow, template: slow}
+  - name: slow
+    retryStrategy: {limit: "2"}
+    container: {image: alpine, command: [sh, -c, "echo attempt {{retries}} last={{lastRetry.exitCode}}; sleep 30"]}
+  - name: handler
+    container: {image: alpine, command: [sh, -c, 'test "{{workflow.status}}" = Failed']}
+`,
+			wantPhase: wfv1.WorkflowFailed,
+			wantNodes: map[string]wfv1.NodePhase{
+				"wfdeadline": wfv1.NodeFailed, "[0]": wfv1.NodeFailed, "slow": wfv1.NodeFailed, "slow(0)": wfv1.NodeFailed,
+				"wfdeadline.onExit": wfv1.NodeSucceeded,
+			},
+			wantInNode: map[string]string{"slow(0)": "deadline"},
+		},
+		{
 			name: "when that skips",
 			doc: `
 metadata: {name: when}

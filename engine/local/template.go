@@ -25,6 +25,7 @@ type invocation struct {
 	args       wfv1.Arguments
 	parentID   string
 	boundaryID string
+	lastRetry  *wfv1.NodeStatus // previous attempt, for {{lastRetry.*}}
 }
 
 func (r *run) lookupTemplate(inv invocation) (*wfv1.Template, error) {
@@ -122,12 +123,15 @@ func (r *run) executeWithRetries(ctx context.Context, inv invocation, tmpl, reso
 		policy = wfv1.RetryPolicyOnFailure
 	}
 	start := time.Now()
+	var prevAttempt *wfv1.NodeStatus
 	for attempt := 0; ; attempt++ {
 		child := inv
 		child.name = fmt.Sprintf("%s(%d)", inv.name, attempt)
 		child.display = fmt.Sprintf("%s(%d)", inv.display, attempt)
 		child.parentID = node.ID
+		child.lastRetry = prevAttempt
 		last := r.executeAttempt(ctx, child, tmpl, attempt)
+		prevAttempt = last
 		if last.Phase == wfv1.NodeSucceeded || last.Phase == wfv1.NodeSkipped {
 			r.update(node, func(n *wfv1.NodeStatus) { n.Outputs = last.Outputs })
 			r.finish(node, last.Phase, "")
@@ -266,7 +270,19 @@ func inputsOf(t *wfv1.Template) *wfv1.Inputs {
 // executeAttempt runs a template once (one pod, one DAG, one steps run).
 func (r *run) executeAttempt(ctx context.Context, inv invocation, tmpl *wfv1.Template, attempt int) *wfv1.NodeStatus {
 	id := r.wf.NodeID(inv.name)
-	local := map[string]string{"node.name": inv.name, "pod.name": id, "retries": strconv.Itoa(attempt)}
+	local := map[string]string{
+		"node.name": inv.name, "pod.name": id, "retries": strconv.Itoa(attempt),
+		// The first attempt sees Argo's defaults.
+		"lastRetry.exitCode": "0", "lastRetry.duration": "0", "lastRetry.status": "", "lastRetry.message": "",
+	}
+	if l := inv.lastRetry; l != nil {
+		if l.Outputs != nil && l.Outputs.ExitCode != nil {
+			local["lastRetry.exitCode"] = *l.Outputs.ExitCode
+		}
+		local["lastRetry.status"] = string(l.Phase)
+		local["lastRetry.duration"] = fmt.Sprint(l.FinishedAt.Truncate(time.Second).Sub(l.StartedAt.Truncate(time.Second)).Seconds())
+		local["lastRetry.message"] = l.Message
+	}
 	resolved, err := common.ProcessArgs(tmpl, &inv.args, r.globalParams(), local, false, r.wf.Namespace, nil)
 	if err != nil {
 		return r.errorNode(inv, fmt.Errorf("resolve inputs: %w", err))

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -374,4 +375,74 @@ func TestWorkflowLayoutFlow(t *testing.T) {
 			t.Errorf("output lacks %q\nYAML:\n%s", line, out)
 		}
 	}
+}
+
+// TestFlowRandomTrees round-trips pseudo-random documents built from awkward
+// strings at many widths, so that every nesting of flow inside block and
+// block inside flow occurs. The seed is fixed, so failures reproduce.
+func TestFlowRandomTrees(t *testing.T) {
+	words := []string{
+		"", "a", "x y", "a,b", "[", "]", "{", "}", "?", "a?", "a: b", "c:", "d:e", "a #b", "#",
+		"yes", "No", "~", "null", "1", "-1", "0x1F", "1e3", ".5", "--flag", "-", "'", `"`,
+		"\t", "multi\nline", "trail\n", "caf\u00e9", "\u2028", "{{tasks.a.outputs.parameters.b}}",
+		"&a", "*a", "!t", "|", ">", "%", "@", "`", "<<", "=", "2001-12-14",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var gen func(depth int) any
+	gen = func(depth int) any {
+		switch k := rng.IntN(10); {
+		case depth < 4 && k < 3:
+			m := map[string]any{}
+			for range rng.IntN(4) {
+				m[words[rng.IntN(len(words))]] = gen(depth + 1)
+			}
+			return m
+		case depth < 4 && k < 6:
+			s := make([]any, rng.IntN(4))
+			for i := range s {
+				s[i] = gen(depth + 1)
+			}
+			return s
+		case k == 6:
+			return rng.IntN(2) == 0
+		case k == 7:
+			return nil
+		case k == 8:
+			return rng.Float64() * 1000
+		default:
+			return words[rng.IntN(len(words))]
+		}
+	}
+	for i := range 1500 {
+		v := map[string]any{"root": gen(0), "other": []any{gen(1)}}
+		width := 1 + rng.IntN(100)
+		opts := Options{FlowWidth: width}
+		out, err := opts.Marshal(v)
+		if err != nil {
+			t.Fatalf("tree %d: %v", i, err)
+		}
+		in, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkRoundTrip(t, in, out)
+		for line := range strings.Lines(string(out)) {
+			// A flow collection starts after "key: " or "- " and must fit.
+			if j := strings.IndexAny(line, "[{"); j > 0 && (line[j-1] == ' ') && strings.HasSuffix(strings.TrimRight(line, "\n"), string(closer(line[j]))) {
+				if flow := strings.TrimRight(line[j:], "\n"); len(flow) > width && flow != "[]" && flow != "{}" {
+					t.Errorf("tree %d: flow text %q is %d bytes, wider than %d", i, flow, len(flow), width)
+				}
+			}
+		}
+		if t.Failed() {
+			t.Fatalf("tree %d with FlowWidth %d:\n%s", i, width, out)
+		}
+	}
+}
+
+func closer(open byte) byte {
+	if open == '[' {
+		return ']'
+	}
+	return '}'
 }

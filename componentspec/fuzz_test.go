@@ -37,6 +37,9 @@ implementation:
     env: {X: "1"}
 `))
 	f.Add([]byte("apiVersion: kiln.dev/v1\nkind: Component\nname: x\nimplementation: {container: {image: i, command: [c]}}\n"))
+	f.Add([]byte("apiVersion: kiln.dev/v1\nkind: Component\nname: e\ninputs: []\noutputs: []\n" +
+		"implementation: {container: {image: i, command: [], args: [\"{{ workflow.name }}\", '#: {{x}}'], env: {}, workingDir: ''}}\n" +
+		"---\n"))
 	f.Add([]byte("inputs: [{name: a, type: 'list<'}]\n"))
 	f.Add([]byte("name: &a x\nkind: *a\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -91,9 +91,16 @@ func Parse(data []byte, source string) (*Spec, error) {
 		}
 		return nil, fmt.Errorf("parse component spec %s: %w", sourceName(source), friendlyYAMLError(err))
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse component spec %s: more than one YAML document", sourceName(source))
+	for {
+		// Empty documents (a trailing "---") are harmless; a second spec is a mistake.
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil || !emptyDocument(&extra) {
+			return nil, fmt.Errorf("parse component spec %s: more than one YAML document", sourceName(source))
+		}
 	}
 	s, errs := convert(&raw)
 	s.Source = source
@@ -103,6 +110,13 @@ func Parse(data []byte, source string) (*Spec, error) {
 		return nil, &Error{Source: source, Errs: errs}
 	}
 	return s, nil
+}
+
+func emptyDocument(n *yaml.Node) bool {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	return n.Kind == 0 || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
 }
 
 // convert turns the raw form into a Spec, encoding defaults and rewriting structured
@@ -132,7 +146,10 @@ func convert(raw *rawSpec) (*Spec, field.ErrorList) {
 	}
 	if c := raw.Implementation.Container; c != nil {
 		path := field.NewPath("implementation", "container")
-		sc := &Container{Image: c.Image, WorkingDir: c.WorkingDir, Env: c.Env}
+		sc := &Container{Image: c.Image, WorkingDir: c.WorkingDir}
+		if len(c.Env) > 0 {
+			sc.Env = c.Env
+		}
 		var e field.ErrorList
 		sc.Command, e = convertArgs(c.Command, path.Child("command"))
 		errs = append(errs, e...)

@@ -129,8 +129,8 @@ implementation:
 			},
 		},
 		{
-			name: "args only, anchors",
-			yaml: header + "inputs:\n  - {name: x, type: int, default: &d 5}\n  - {name: y, type: int, default: *d}\nimplementation:\n  container:\n    image: busybox\n    args: [echo, \"{{ inputs.x }}\"]\n",
+			name: "args only, anchors, document markers",
+			yaml: "---\n" + header + "inputs:\n  - {name: x, type: int, default: &d 5}\n  - {name: y, type: int, default: *d}\nimplementation:\n  container:\n    image: busybox\n    args: [echo, \"{{ inputs.x }}\"]\n---\n",
 			want: &Spec{
 				APIVersion: "kiln.dev/v1", Kind: "Component", Name: "c",
 				Inputs:         []Input{{Name: "x", Type: "int", Default: ptr("5")}, {Name: "y", Type: "int", Default: ptr("5")}},
@@ -349,6 +349,7 @@ func TestParseYAMLErrors(t *testing.T) {
 		{"inputs not a list", "inputs: x\n", "parse component spec \"s.yaml\": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!str `x` into list of inputs"},
 		{"duplicate key", "name: a\nname: b\n", `parse component spec "s.yaml": yaml: unmarshal errors:` + "\n" + `  line 2: mapping key "name" already defined at line 1`},
 		{"two documents", "name: a\n---\nname: b\n", `parse component spec "s.yaml": more than one YAML document`},
+		{"two documents after an empty one", "name: a\n---\n---\nname: b\n", `parse component spec "s.yaml": more than one YAML document`},
 		{"not a mapping", "- a\n", "parse component spec \"s.yaml\": yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into component spec"},
 		{"bad syntax", "name: [\n", `parse component spec "s.yaml": yaml: line 1: did not find expected node content`},
 	}

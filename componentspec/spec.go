@@ -30,8 +30,9 @@ type Spec struct {
 	Outputs        []Output       `yaml:"outputs,omitempty" json:"outputs,omitempty"`
 	Implementation Implementation `yaml:"implementation" json:"implementation"`
 
-	// Source is where the spec was read from, as given to Parse or Load. It is not part of the
-	// file and appears in error messages.
+	// Source is where the spec was read from, as given to Parse or Load (with passwords and
+	// secret query parameters redacted). It is not part of the file and appears in error
+	// messages.
 	Source string `yaml:"-" json:"-"`
 }
 

@@ -13,6 +13,7 @@ import (
 	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes"
@@ -41,7 +42,14 @@ type Engine struct {
 
 	mu   sync.Mutex
 	runs map[string]*run // by run id
+	// forgotten holds the UIDs of recently deleted runs' Workflows, so an
+	// update still queued in the informer does not bring a run back.
+	forgotten map[types.UID]bool
+	forgotQ   []types.UID
 }
+
+// maxForgotten bounds the memory of deleted Workflows' UIDs.
+const maxForgotten = 4096
 
 var _ engine.Engine = (*Engine)(nil)
 
@@ -70,7 +78,7 @@ func newEngine(ctx context.Context, cfg Config, kube kubernetes.Interface, wfc w
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, log: log, kube: kube, wfc: wfc, stop: make(chan struct{}), runs: map[string]*run{}}
+	e := &Engine{cfg: cfg, log: log, kube: kube, wfc: wfc, stop: make(chan struct{}), runs: map[string]*run{}, forgotten: map[types.UID]bool{}}
 	if e.cfg.Archive == nil {
 		e.cfg.Archive = artifactArchive{kube: kube}
 	}
@@ -238,6 +246,20 @@ func (e *Engine) forget(id string, r *run) {
 	defer e.mu.Unlock()
 	if e.runs[id] == r {
 		delete(e.runs, id)
+		e.rememberDeletedLocked(r.uidOf())
+	}
+}
+
+// rememberDeletedLocked records a deleted Workflow's UID; e.mu must be held.
+func (e *Engine) rememberDeletedLocked(uid types.UID) {
+	if uid == "" || e.forgotten[uid] {
+		return
+	}
+	e.forgotten[uid] = true
+	e.forgotQ = append(e.forgotQ, uid)
+	if len(e.forgotQ) > maxForgotten {
+		delete(e.forgotten, e.forgotQ[0])
+		e.forgotQ = e.forgotQ[1:]
 	}
 }
 
@@ -265,6 +287,10 @@ func (e *Engine) observe(obj any) {
 	}
 	e.mu.Lock()
 	r, ok := e.runs[id]
+	if !ok && (e.forgotten[wf.UID] || wf.DeletionTimestamp != nil) {
+		e.mu.Unlock()
+		return
+	}
 	if !ok {
 		// A run submitted before this process started: follow it again.
 		r = newRun(id, wf.Namespace, wf.Name)
@@ -292,6 +318,7 @@ func (e *Engine) deleted(obj any) {
 	r, ok := e.runs[id]
 	if ok && r.ns == wf.Namespace && r.name == wf.Name {
 		delete(e.runs, id)
+		e.rememberDeletedLocked(wf.UID)
 	}
 	e.mu.Unlock()
 	if ok {

@@ -153,6 +153,13 @@ func (r *run) gone(wf *wfv1.Workflow) {
 	r.changed = make(chan struct{})
 }
 
+// uidOf returns the UID of the run's Workflow, if observed.
+func (r *run) uidOf() types.UID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.uid
+}
+
 // latest returns the Workflow last observed (not a copy: do not modify).
 func (r *run) latest() *wfv1.Workflow {
 	r.mu.Lock()
@@ -160,7 +167,7 @@ func (r *run) latest() *wfv1.Workflow {
 	return r.wf
 }
 
-// finishedAt reports whether the run's last event is its final one.
+// completedLocked reports whether the run's last event is its final one.
 func (r *run) completedLocked() bool {
 	return len(r.events) > 0 && r.events[len(r.events)-1].Finished()
 }

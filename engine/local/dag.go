@@ -96,6 +96,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 	}
 	if tmpl.Parallelism != nil && *tmpl.Parallelism > 0 {
 		d.sem = make(chan struct{}, *tmpl.Parallelism)
+		ctx = withPodLimit(ctx, make(chan struct{}, *tmpl.Parallelism))
 	}
 	targets := d.targets()
 	pending := d.needed(targets)

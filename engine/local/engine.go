@@ -85,6 +85,10 @@ func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow, opts engine.Subm
 		if prefix == "" {
 			prefix = "workflow-"
 		}
+		// Like Kubernetes' generateName: keep the name within 63 characters.
+		if len(prefix) > 58 {
+			prefix = prefix[:58]
+		}
 		wf.Name = prefix + randomSuffix()
 	}
 	if wf.Namespace == "" {

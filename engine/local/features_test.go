@@ -270,17 +270,26 @@ func TestParallelismLimits(t *testing.T) {
 	}{
 		{"workflow", "  parallelism: 2\n", "spec"},
 		{"template", "    parallelism: 2\n", "template"},
+		{"nested template", "    parallelism: 2\n", "outer"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			specPar, tmplPar := "", ""
-			if tc.where == "spec" {
+			outerPar := ""
+			switch tc.where {
+			case "spec":
 				specPar = tc.parallelism
-			} else {
+			case "template":
 				tmplPar = tc.parallelism
+			default:
+				outerPar = tc.parallelism
 			}
-			doc := "metadata: {name: par}\nspec:\n  entrypoint: main\n" + specPar + `  templates:
+			doc := "metadata: {name: par}\nspec:\n  entrypoint: outer\n" + specPar + `  templates:
+  - name: outer
+` + outerPar + `    dag:
+      tasks:
+      - {name: inner, template: main}
   - name: main
 ` + tmplPar + `    steps:
     - - {name: s, template: work, withSequence: {count: "6"}}

@@ -125,7 +125,8 @@ func (r *run) acquireSlots(ctx context.Context) (func(), error) {
 			<-s
 		}
 	}
-	for _, s := range []chan struct{}{r.podSem, r.eng.procSem} {
+	sems := append([]chan struct{}{r.podSem}, podLimits(ctx)...)
+	for _, s := range append(sems, r.eng.procSem) {
 		if s == nil {
 			continue
 		}
@@ -138,6 +139,23 @@ func (r *run) acquireSlots(ctx context.Context) (func(), error) {
 		}
 	}
 	return release, nil
+}
+
+type podLimitsKey struct{}
+
+// withPodLimit records that the pods below this point count against a
+// template's parallelism: Argo stops starting pods anywhere in a template's
+// subtree while that many of them are active.
+func withPodLimit(ctx context.Context, sem chan struct{}) context.Context {
+	outer := podLimits(ctx)
+	return context.WithValue(ctx, podLimitsKey{}, append(outer[:len(outer):len(outer)], sem))
+}
+
+// podLimits lists the enclosing templates' limits, outermost first (the
+// fixed order keeps acquisition deadlock-free).
+func podLimits(ctx context.Context) []chan struct{} {
+	l, _ := ctx.Value(podLimitsKey{}).([]chan struct{})
+	return l
 }
 
 // killOnDone stops the process group when ctx ends: SIGTERM, then SIGKILL.

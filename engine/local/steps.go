@@ -14,6 +14,7 @@ func (r *run) runSteps(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Te
 	var sem chan struct{}
 	if tmpl.Parallelism != nil && *tmpl.Parallelism > 0 {
 		sem = make(chan struct{}, *tmpl.Parallelism)
+		ctx = withPodLimit(ctx, make(chan struct{}, *tmpl.Parallelism))
 	}
 	for i, group := range tmpl.Steps {
 		groupName := fmt.Sprintf("%s[%d]", node.Name, i)

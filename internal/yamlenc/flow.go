@@ -73,11 +73,13 @@ func (c *converter) tryFlow(at position) bool {
 	if limit := pos + flowLookahead(c.flowWidth); limit < len(in) {
 		c.in = in[:limit]
 	}
-	var err error
-	if c.in[c.pos] == '{' {
-		err = c.flowObject()
-	} else {
-		err = c.flowArray()
+	err := errNoFlow
+	if !surelyWider(c.in[c.pos:], c.flowWidth) {
+		if c.in[c.pos] == '{' {
+			err = c.flowObject()
+		} else {
+			err = c.flowArray()
+		}
 	}
 	c.in = in
 	if err != nil {
@@ -261,4 +263,51 @@ func (c *converter) flowArray() error {
 	}
 	c.out = append(c.out, ']')
 	return c.fits()
+}
+
+// surelyWider reports whether the JSON collection at the start of in is
+// certain to render wider than width in flow style. It is a cheap scan that
+// counts a lower bound on the rendered size (quotes and blanks count nothing,
+// an escape counts one byte, ", " and ": " count two) and stops as soon as
+// the bound passes width, so failed attempts, the common case for large
+// collections, cost little more than reading width bytes. It answers false
+// when unsure, including for malformed or truncated input.
+func surelyWider(in []byte, width int) bool {
+	n, depth := 0, 0
+	for i := 0; i < len(in); i++ {
+		switch in[i] {
+		case ' ', '\t', '\n', '\r':
+			continue
+		case '"':
+			for i++; i < len(in) && in[i] != '"'; i++ {
+				if in[i] == '\\' {
+					// One escape decodes to at least one byte; \uXXXX
+					// (even half of a surrogate pair) to at least one.
+					if i+1 < len(in) && in[i+1] == 'u' {
+						i += 5
+					} else {
+						i++
+					}
+				}
+				n++
+			}
+		case ',', ':':
+			n += 2
+		case '{', '[':
+			depth++
+			n++
+		case '}', ']':
+			depth--
+			n++
+			if depth == 0 {
+				return n > width
+			}
+		default:
+			n++
+		}
+		if n > width {
+			return true
+		}
+	}
+	return false
 }

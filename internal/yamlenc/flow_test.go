@@ -426,6 +426,7 @@ func TestFlowRandomTrees(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkRoundTrip(t, in, out)
+		checkLowerBound(t, in)
 		for line := range strings.Lines(string(out)) {
 			// A flow collection starts after "key: " or "- " and must fit.
 			if j := strings.IndexAny(line, "[{"); j > 0 && (line[j-1] == ' ') && strings.HasSuffix(strings.TrimRight(line, "\n"), string(closer(line[j]))) {
@@ -445,4 +446,27 @@ func closer(open byte) byte {
 		return ']'
 	}
 	return '}'
+}
+
+// checkLowerBound checks that surelyWider never rejects a collection that
+// fits: for every JSON collection in data that renders in flow style, the
+// pre-check must accept the exact width of its rendering.
+func checkLowerBound(t *testing.T, data []byte) {
+	t.Helper()
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || (data[0] != '{' && data[0] != '[') {
+		return
+	}
+	out, err := Options{FlowWidth: maxFlowWidth}.FromJSON(append(append([]byte(`{"k":`), data...), '}'))
+	if err != nil {
+		return
+	}
+	flow, ok := bytes.CutPrefix(out, []byte("k: "))
+	if !ok || bytes.Count(flow, []byte("\n")) != 1 || (flow[0] != '{' && flow[0] != '[') {
+		return // not written in flow style
+	}
+	width := len(flow) - 1
+	if surelyWider(data, width) {
+		t.Errorf("surelyWider(%q, %d) = true, but it renders as %q", data, width, flow)
+	}
 }

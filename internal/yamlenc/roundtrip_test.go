@@ -197,6 +197,7 @@ func FuzzRoundTrip(f *testing.F) {
 			}
 		default:
 			checkRoundTrip(t, data, flow)
+			checkLowerBound(t, data)
 		}
 
 		s := string(data)

@@ -45,6 +45,9 @@ func (e *Engine) Validate(wf *wfv1.Workflow) field.ErrorList {
 	if s.Suspend != nil && *s.Suspend {
 		unsupported(spec.Child("suspend"), "a suspended workflow")
 	}
+	if s.PodSpecPatch != "" {
+		unsupported(spec.Child("podSpecPatch"), "podSpecPatch")
+	}
 	if s.TemplateDefaults != nil {
 		unsupported(spec.Child("templateDefaults"), "templateDefaults")
 	}

@@ -261,13 +261,16 @@ outputs:
 			yaml: header + `implementation:
   container:
     image: "busy box"
-    env: {"1BAD": x, GOOD: y, "A=B": z}
+    env: {"1BAD": x, GOOD: y, "A=B": z, P: "{{inputs.x}}"}
+    workingDir: /work/{{ outputs.y.path }}
 `,
 			want: []string{
 				`implementation.container.image: Invalid value: "busy box": must not contain white space`,
 				`implementation.container.command: Required value: command or args must be given`,
+				`implementation.container.workingDir: Invalid value: "/work/{{ outputs.y.path }}": placeholders are only replaced in command and args`,
 				`implementation.container.env[1BAD]: Invalid value: "1BAD": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')`,
 				`implementation.container.env[A=B]: Invalid value: "A=B": a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')`,
+				`implementation.container.env[P]: Invalid value: "{{inputs.x}}": placeholders are only replaced in command and args`,
 			},
 		},
 		{

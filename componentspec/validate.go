@@ -160,8 +160,26 @@ func checkContainer(c *Container, ports map[string]port, broken map[string]bool)
 		if msgs := validation.IsEnvVarName(k); len(msgs) > 0 {
 			errs = append(errs, field.Invalid(path.Child("env").Key(k), k, strings.Join(msgs, "; ")))
 		}
+		errs = append(errs, noPlaceholders(c.Env[k], path.Child("env").Key(k))...)
 	}
+	errs = append(errs, noPlaceholders(c.Image, path.Child("image"))...)
+	errs = append(errs, noPlaceholders(c.WorkingDir, path.Child("workingDir"))...)
 	return errs
+}
+
+// noPlaceholders reports Kiln placeholders in a field where they are not replaced.
+func noPlaceholders(s string, path *field.Path) field.ErrorList {
+	for i := 0; ; {
+		j := strings.Index(s[i:], "{{")
+		if j < 0 {
+			return nil
+		}
+		body := strings.TrimSpace(s[i+j+2:])
+		if strings.HasPrefix(body, "inputs.") || strings.HasPrefix(body, "outputs.") {
+			return field.ErrorList{field.Invalid(path, s, "placeholders are only replaced in command and args")}
+		}
+		i += j + 2
+	}
 }
 
 // checkPlaceholders checks every {{inputs.…}} and {{outputs.…}} reference in s: it must be

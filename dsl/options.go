@@ -2,7 +2,6 @@ package dsl
 
 import (
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/kilnml/kiln/internal/ir"
@@ -450,13 +449,8 @@ func merge(dst, src map[string]string) map[string]string {
 	if dst == nil {
 		dst = map[string]string{}
 	}
-	keys := make([]string, 0, len(src))
-	for k := range src {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		dst[k] = src[k]
+	for k, v := range src {
+		dst[k] = v
 	}
 	return dst
 }

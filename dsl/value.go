@@ -193,6 +193,9 @@ func typeOf(t reflect.Type) (ir.Type, error) {
 // typeOfValue is typeOf for a value's dynamic type, with Go type information dropped so the
 // value can be matched against ports declared in spec files.
 func typeOfValue(v any) (ir.Type, error) {
+	if v == nil {
+		return ir.Type{}, fmt.Errorf("a literal cannot be nil")
+	}
 	t, err := typeOf(reflect.TypeOf(v))
 	if err != nil {
 		return t, err

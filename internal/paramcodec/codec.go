@@ -71,6 +71,9 @@ func decodeInto(s string, v reflect.Value) error {
 			}
 			n = int64(f)
 		}
+		if v.OverflowInt(n) {
+			return fmt.Errorf("%q is not an integer", s)
+		}
 		v.SetInt(n)
 		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:

@@ -177,4 +177,3 @@ func ExampleNewSubPipeline() {
 	// fourth-power-exit
 	// announce
 }
-

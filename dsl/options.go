@@ -271,7 +271,7 @@ type both struct {
 	pipe func(*ir.Pipeline) error
 }
 
-func (b both) applyOption(o *optionSet)            { b.opt(o) }
+func (b both) applyOption(o *optionSet)           { b.opt(o) }
 func (b both) applyPipeline(p *ir.Pipeline) error { return b.pipe(p) }
 
 // Image overrides the container image. On a pipeline it sets the image that runs Go-function

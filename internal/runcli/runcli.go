@@ -212,7 +212,12 @@ func showFailedLogs(eng *local.Engine, st *engine.RunStatus, w io.Writer) {
 		}
 		b, _ := io.ReadAll(io.LimitReader(rc, 1<<20))
 		rc.Close()
-		lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+		text := strings.TrimRight(string(b), "\n")
+		if text == "" {
+			fmt.Fprintf(w, "--- failed node %s (%s): no output ---\n", n.Name, n.Message)
+			continue
+		}
+		lines := strings.Split(text, "\n")
 		if len(lines) > 20 {
 			lines = lines[len(lines)-20:]
 		}

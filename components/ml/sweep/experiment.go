@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -157,6 +158,14 @@ func (e *Experiment) Validate() field.ErrorList {
 	}
 	if e.Algorithm.Candidates < 0 {
 		errs = append(errs, field.Invalid(ap.Child("candidates"), e.Algorithm.Candidates, "must be >= 0"))
+	}
+	if e.Algorithm.Name == Grid {
+		points := e.Algorithm.withDefaults().GridPoints
+		for i, p := range e.Space {
+			if n := p.gridCount(points); !(n <= MaxGridPoints) {
+				errs = append(errs, field.Invalid(field.NewPath("space").Index(i), p.Name, fmt.Sprintf("%.0f grid points, more than %d; set a larger step", n, MaxGridPoints)))
+			}
+		}
 	}
 	if e.MaxTrials < 1 {
 		errs = append(errs, field.Invalid(field.NewPath("max_trials"), e.MaxTrials, "must be >= 1"))

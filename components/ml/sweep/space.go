@@ -77,7 +77,7 @@ func (s Space) Validate(path *field.Path) field.ErrorList {
 		seen[p.Name] = true
 		switch p.Type {
 		case Double, Int:
-			if math.IsNaN(p.Min) || math.IsNaN(p.Max) || math.IsInf(p.Min, 0) || math.IsInf(p.Max, 0) || p.Min > p.Max {
+			if math.IsNaN(p.Min) || math.IsNaN(p.Max) || math.IsInf(p.Max-p.Min, 0) || p.Min > p.Max {
 				errs = append(errs, field.Invalid(pp.Child("max"), p.Max, fmt.Sprintf("must be finite and >= min (%v)", p.Min)))
 			}
 			if p.Type == Int && (p.Min != math.Trunc(p.Min) || p.Max != math.Trunc(p.Max)) {
@@ -237,6 +237,31 @@ func (a Assignment) key(s Space) string {
 		b = append(b, 0)
 	}
 	return string(b)
+}
+
+// MaxGridPoints bounds the grid points of one parameter, so that a wide int range or a tiny
+// step is a validation error rather than an enormous allocation.
+const MaxGridPoints = 10000
+
+// gridCount returns the number of grid points gridValues would list, without listing them
+// (an upper bound for log-spaced ints, which may collapse after rounding).
+func (p Parameter) gridCount(points int) float64 {
+	switch {
+	case p.Type == Categorical:
+		return float64(len(p.Categories))
+	case p.Type == Discrete:
+		return float64(len(p.Values))
+	case p.Step > 0:
+		return math.Floor((p.Max-p.Min)/p.Step+1e-9) + 1
+	case p.Type == Int && p.Distribution != LogUniform:
+		return p.Max - p.Min + 1
+	case points < 2 || p.Min == p.Max:
+		if p.Min == p.Max {
+			return 1
+		}
+		return 2
+	}
+	return float64(points)
 }
 
 // gridValues lists a parameter's grid points.

@@ -45,12 +45,17 @@ func Suggest(e *Experiment, history []Trial, n int, seed uint64) ([]Assignment, 
 	}
 }
 
-// GridSize returns the number of points in the grid of e's space.
+// GridSize returns the number of points in the grid of e's space (math.MaxInt if larger).
+// The space must be valid for the grid algorithm.
 func GridSize(e *Experiment) int {
 	algo := e.Algorithm.withDefaults()
 	size := 1
 	for _, p := range e.Space {
-		size *= len(p.gridValues(algo.GridPoints))
+		n := len(p.gridValues(algo.GridPoints))
+		if n > 0 && size > math.MaxInt/n {
+			return math.MaxInt
+		}
+		size *= n
 	}
 	return size
 }
@@ -60,7 +65,11 @@ func suggestGrid(s Space, algo Algorithm, start, n int) []Assignment {
 	total := 1
 	for i, p := range s {
 		axes[i] = p.gridValues(algo.GridPoints)
-		total *= len(axes[i])
+		if n := len(axes[i]); n > 0 && total > math.MaxInt/n {
+			total = math.MaxInt
+		} else {
+			total *= n
+		}
 	}
 	var out []Assignment
 	for idx := start; idx < start+n && idx < total; idx++ {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +22,32 @@ import (
 	"github.com/kilnml/kiln/notebooks/kube"
 )
 
-func TestMain(m *testing.M) { os.Exit(kubeenv.Main(m)) }
+// controlPlane is one etcd + kube-apiserver for this test binary, without Argo's CRDs (which the
+// shared instance installs and these tests do not need).
+var controlPlane struct {
+	once sync.Once
+	env  *kubeenv.Env
+	err  error
+}
+
+func apiServer(t *testing.T) *kubeenv.Env {
+	t.Helper()
+	controlPlane.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		controlPlane.env, controlPlane.err = kubeenv.Start(ctx, kubeenv.Options{})
+	})
+	kubeenv.Skip(t, controlPlane.err)
+	return controlPlane.env
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if controlPlane.env != nil {
+		controlPlane.env.Stop()
+	}
+	os.Exit(code)
+}
 
 // newNamespace creates a fresh namespace on the shared API server.
 func newNamespace(t *testing.T, cs kubernetes.Interface) string {
@@ -54,7 +80,7 @@ func setPodStatus(t *testing.T, cs kubernetes.Interface, ns, name string, st cor
 }
 
 func TestSpawnerOnAPIServer(t *testing.T) {
-	env := kubeenv.Shared(t)
+	env := apiServer(t)
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	ctx := context.Background()
 	ns := newNamespace(t, cs)
@@ -241,7 +267,7 @@ func TestSpawnerOnAPIServer(t *testing.T) {
 
 // TestManagerOnAPIServer drives the kube spawner through the Manager, as the backend does.
 func TestManagerOnAPIServer(t *testing.T) {
-	env := kubeenv.Shared(t)
+	env := apiServer(t)
 	cs := kubernetes.NewForConfigOrDie(env.Config)
 	ctx := context.Background()
 	ns := newNamespace(t, cs)

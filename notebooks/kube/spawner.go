@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/kubernetes"
@@ -112,7 +113,9 @@ func (s *Spawner) ValidateSpec(spec *notebooks.Spec, fld *field.Path) field.Erro
 // Start implements notebooks.Spawner: it creates the StatefulSet (or scales it back to one
 // replica with the current spec), then the Secret, Service and workspace claim it owns.
 func (s *Spawner) Start(ctx context.Context, nb *notebooks.Notebook) error {
-	if errs := append(nb.Validate(), s.ValidateSpec(&nb.Spec, field.NewPath("spec"))...); len(errs) > 0 {
+	// The Manager validated the user's spec and then added Kiln's own variables, so only what the
+	// builders rely on is checked again here.
+	if errs := buildable(nb); len(errs) > 0 {
 		return &notebooks.ValidationError{Errors: errs}
 	}
 	id := nb.Namespace + "/" + nb.Name
@@ -150,6 +153,29 @@ func (s *Spawner) Start(ctx context.Context, nb *notebooks.Notebook) error {
 		return fmt.Errorf("start notebook %s: create workspace claim: %w", id, err)
 	}
 	return nil
+}
+
+// buildable checks the names and quantities the object builders use.
+func buildable(nb *notebooks.Notebook) field.ErrorList {
+	errs := notebooks.ValidateName(nb.Name, field.NewPath("name"))
+	errs = append(errs, notebooks.ValidateName(nb.Namespace, field.NewPath("namespace"))...)
+	spec := field.NewPath("spec")
+	for _, q := range []struct {
+		v   string
+		fld *field.Path
+	}{
+		{nb.Spec.Resources.CPU, spec.Child("resources", "cpu")},
+		{nb.Spec.Resources.Memory, spec.Child("resources", "memory")},
+		{nb.Spec.Workspace.Size, spec.Child("workspace", "size")},
+	} {
+		if q.v == "" {
+			continue
+		}
+		if _, err := resource.ParseQuantity(q.v); err != nil {
+			errs = append(errs, field.Invalid(q.fld, q.v, "must be a quantity such as 500m, 2 or 4Gi"))
+		}
+	}
+	return errs
 }
 
 // Stop implements notebooks.Spawner: it scales the StatefulSet to zero; the claim stays.

@@ -1,0 +1,198 @@
+package runs
+
+import (
+	"context"
+	"time"
+
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kilnml/kiln/backend/store"
+	"github.com/kilnml/kiln/engine"
+)
+
+// maxCoalesce bounds how many engine events one store write gathers.
+const maxCoalesce = 256
+
+// follow starts (once per run) a goroutine that applies the run's engine events to the store.
+func (m *Manager) follow(namespace, id string) {
+	m.mu.Lock()
+	if m.watching[id] {
+		m.mu.Unlock()
+		return
+	}
+	m.watching[id] = true
+	m.mu.Unlock()
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer func() {
+			m.mu.Lock()
+			delete(m.watching, id)
+			m.mu.Unlock()
+		}()
+		if err := m.followRun(namespace, id); err != nil && m.ctx.Err() == nil {
+			m.log.Error("follow run", "run", id, "err", err)
+		}
+	}()
+}
+
+// followRun consumes the engine's event stream, coalescing bursts into one UpsertNodes and one
+// UpdateRun, until the run's final event.
+func (m *Manager) followRun(namespace, id string) error {
+	ctx := m.ctx
+	ch, err := m.eng.Watch(ctx, id)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	seen := m.lastSeq[id]
+	m.mu.Unlock()
+	for {
+		var ev engine.Event
+		var ok bool
+		select {
+		case ev, ok = <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			return nil
+		}
+		batch := []engine.Event{ev}
+	drain:
+		for len(batch) < maxCoalesce {
+			select {
+			case e, more := <-ch:
+				if !more {
+					break drain
+				}
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		var fresh []engine.Event
+		for _, e := range batch {
+			if e.Seq > seen {
+				fresh = append(fresh, e)
+				seen = e.Seq
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		done, err := m.apply(ctx, namespace, id, fresh)
+		if err != nil {
+			return err
+		}
+		m.mu.Lock()
+		m.lastSeq[id] = seen
+		m.mu.Unlock()
+		if done {
+			return nil
+		}
+	}
+}
+
+// apply writes a batch of events; done reports the run's final event.
+func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.Event) (done bool, err error) {
+	nodes := map[string]store.Node{}
+	var order []string
+	var runEv *engine.Event
+	for i := range evs {
+		e := &evs[i]
+		switch e.Type {
+		case engine.EventNode:
+			if e.Node == nil {
+				continue
+			}
+			if _, dup := nodes[e.Node.ID]; !dup {
+				order = append(order, e.Node.ID)
+			}
+			nodes[e.Node.ID] = toNode(id, e.Node)
+		case engine.EventRun:
+			runEv = e
+			if e.Finished() {
+				done = true
+			}
+		}
+	}
+	if len(order) > 0 {
+		list := make([]store.Node, 0, len(order))
+		for _, k := range order {
+			list = append(list, nodes[k])
+		}
+		if err := m.st.UpsertNodes(ctx, id, list); err != nil {
+			return false, err
+		}
+	}
+	if runEv == nil {
+		return done, nil
+	}
+	u := store.RunUpdate{Phase: toPhase(string(runEv.Phase))}
+	if runEv.Message != "" {
+		msg := runEv.Message
+		u.Message = &msg
+	}
+	switch {
+	case runEv.Phase == wfv1.WorkflowRunning:
+		u.StartedAt = runEv.Time
+	case runEv.Finished():
+		u.FinishedAt = runEv.Time
+		m.mu.Lock()
+		cancelled := m.cancelled[id]
+		delete(m.cancelled, id)
+		m.mu.Unlock()
+		if cancelled && u.Phase != store.PhaseSucceeded {
+			u.Phase = store.PhaseCancelled
+			msg := "cancelled by user"
+			if runEv.Message != "" {
+				msg += ": " + runEv.Message
+			}
+			u.Message = &msg
+		}
+	}
+	if u.Phase == "" {
+		u.Phase = store.PhasePending
+	}
+	if runEv.Time.IsZero() && u.FinishedAt.IsZero() && done {
+		u.FinishedAt = time.Now()
+	}
+	if _, err := m.st.UpdateRun(ctx, namespace, id, u); err != nil {
+		return false, err
+	}
+	return done, nil
+}
+
+func toPhase(p string) store.Phase {
+	switch p {
+	case "":
+		return store.PhasePending
+	case string(wfv1.NodeSkipped):
+		return store.PhaseSkipped
+	}
+	ph := store.Phase(p)
+	if !ph.Valid() {
+		return store.PhaseError
+	}
+	return ph
+}
+
+// toNode converts an Argo node status to the store's node.
+func toNode(runID string, n *wfv1.NodeStatus) store.Node {
+	return store.Node{
+		RunID:       runID,
+		ID:          n.ID,
+		Name:        n.Name,
+		DisplayName: n.DisplayName,
+		Type:        string(n.Type),
+		Template:    n.TemplateName,
+		Phase:       toPhase(string(n.Phase)),
+		Message:     n.Message,
+		Inputs:      nodeJSON(n.Inputs, n.Inputs == nil),
+		Outputs:     nodeJSON(n.Outputs, n.Outputs == nil),
+		Children:    n.Children,
+		StartedAt:   n.StartedAt.Time,
+		FinishedAt:  n.FinishedAt.Time,
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,8 +61,21 @@ func New(opts Options) *Engine {
 	if opts.WorkDir == "" {
 		opts.WorkDir = filepath.Join(os.TempDir(), "kiln-runs")
 	}
+	// Processes run in their node directories and artifacts are file://
+	// URLs, so every path the engine hands on must be absolute.
+	if abs, err := filepath.Abs(opts.WorkDir); err == nil {
+		opts.WorkDir = abs
+	}
 	if opts.CacheDir == "" {
 		opts.CacheDir = filepath.Join(opts.WorkDir, ".cache")
+	}
+	if abs, err := filepath.Abs(opts.CacheDir); err == nil {
+		opts.CacheDir = abs
+	}
+	if strings.ContainsRune(opts.PipelineBinary, filepath.Separator) {
+		if abs, err := filepath.Abs(opts.PipelineBinary); err == nil {
+			opts.PipelineBinary = abs
+		}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -98,7 +98,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite store: %w", err)
 	}
 	common := "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=synchronous(" + sync + ")"
-	write, err := sql.Open("sqlite", path+common+"&_txlock=immediate")
+	// A larger page cache for the writer keeps big batches from spilling to the WAL mid-transaction.
+	write, err := sql.Open("sqlite", path+common+"&_pragma=cache_size(-65536)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite store %s: %w", path, err)
 	}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kilnml/kiln/backend/filter"
@@ -42,6 +43,11 @@ type Store struct {
 	read  *sql.DB
 	// now is the clock; tests of the store itself keep the real one.
 	now func() time.Time
+
+	// metricStmt inserts a full chunk of metric points (Dialect.MaxBatchRows rows).
+	metricStmtOnce sync.Once
+	metricStmt     *sql.Stmt
+	metricStmtErr  error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -56,7 +62,11 @@ func New(d Dialect, write, read *sql.DB) *Store {
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
-	err := s.write.Close()
+	var err error
+	if s.metricStmt != nil {
+		err = s.metricStmt.Close()
+	}
+	err = errors.Join(err, s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

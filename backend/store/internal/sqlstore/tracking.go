@@ -19,6 +19,11 @@ func (s *Store) LogBatch(ctx context.Context, runID string, params []store.Param
 	if err := validateBatch(params, metrics, tags); err != nil {
 		return fmt.Errorf("log batch to run %q: %w", runID, err)
 	}
+	if len(metrics) >= s.d.MaxBatchRows {
+		if err := s.prepareMetricInsert(ctx); err != nil {
+			return fmt.Errorf("log batch to run %q: %w", runID, err)
+		}
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var one int
 		if err := s.queryRow(ctx, tx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
@@ -113,15 +118,23 @@ func metricValue(v float64) any {
 	return v
 }
 
+// prepareMetricInsert prepares the statement that inserts a full chunk of points. It must run
+// outside a transaction: SQLite's writer pool has a single connection, which a transaction holds.
+func (s *Store) prepareMetricInsert(ctx context.Context) error {
+	s.metricStmtOnce.Do(func() {
+		q := s.rebind(`INSERT INTO metrics (series_id, step, timestamp, value) VALUES ` + valuesList(s.d.MaxBatchRows, 4))
+		s.metricStmt, s.metricStmtErr = s.write.PrepareContext(context.WithoutCancel(ctx), q)
+	})
+	if s.metricStmtErr != nil {
+		return fmt.Errorf("prepare metric insert: %w", s.metricStmtErr)
+	}
+	return nil
+}
+
 // insertMetrics appends the points in multi-row INSERTs; series maps each key to its series ID.
 func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, series map[string]int64, metrics []store.Metric) error {
 	const head = `INSERT INTO metrics (series_id, step, timestamp, value) VALUES `
-	var full *sql.Stmt // the statement for a full chunk, prepared once per batch
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
+	var full *sql.Stmt // the statement for a full chunk, prepared once per store
 	for len(metrics) > 0 {
 		n := min(len(metrics), s.d.MaxBatchRows)
 		chunk := metrics[:n]
@@ -133,9 +146,11 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, series map[string
 		var err error
 		if n == s.d.MaxBatchRows {
 			if full == nil {
-				if full, err = tx.PrepareContext(ctx, s.rebind(head+valuesList(n, 4))); err != nil {
-					return fmt.Errorf("prepare metric insert: %w", err)
-				}
+				// Prepared by prepareMetricInsert before the transaction began; bound to the
+				// transaction's connection. With SQLite's single writer connection the statement
+				// is compiled once for the life of the store.
+				full = tx.StmtContext(ctx, s.metricStmt)
+				defer full.Close()
 			}
 			_, err = full.ExecContext(ctx, args...)
 		} else {

@@ -2,7 +2,9 @@ package compiler_test
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kilnml/kiln/compiler"
 	"github.com/kilnml/kiln/dsl"
@@ -52,6 +54,7 @@ func BenchmarkCompile(b *testing.B) {
 				p := shape.build(n)
 				var size int
 				b.ReportAllocs()
+				cpu0 := cpuTime()
 				b.ResetTimer()
 				for b.Loop() {
 					res, err := compiler.Compile(p, compiler.Options{})
@@ -65,6 +68,9 @@ func BenchmarkCompile(b *testing.B) {
 					size = len(out)
 				}
 				b.ReportMetric(float64(size)/float64(n), "bytes/task")
+				// CPU time is what the 25 ms target is about; wall time also counts waiting for a
+				// core on a busy machine.
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 			})
 		}
 	}
@@ -90,4 +96,13 @@ func TestLargePipelineSize(t *testing.T) {
 			t.Errorf("%s: %.1f bytes of YAML per task, want at most %.0f", tc.name, per, tc.limit)
 		}
 	}
+}
+
+// cpuTime is the CPU time this process has used (user + system, all threads).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

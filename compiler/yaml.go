@@ -17,7 +17,7 @@ type objectOut struct {
 	APIVersion string  `json:"apiVersion"`
 	Kind       string  `json:"kind"`
 	Metadata   metaOut `json:"metadata"`
-	Spec       any     `json:"spec"`
+	Spec       any     `json:"spec"` // always a json.RawMessage
 }
 
 type metaOut struct {
@@ -59,10 +59,21 @@ func (r *Result) JSON() ([]byte, error) {
 		}
 		out.Spec = json.RawMessage(specJSON)
 	}
-	b, err := json.Marshal(out)
+	// Assemble by hand: marshalling a json.RawMessage would re-validate and copy the spec.
+	head, err := json.Marshal(struct {
+		APIVersion string  `json:"apiVersion"`
+		Kind       string  `json:"kind"`
+		Metadata   metaOut `json:"metadata"`
+	}{out.APIVersion, out.Kind, out.Metadata})
 	if err != nil {
 		return nil, err
 	}
+	specJSON := out.Spec.(json.RawMessage)
+	b := make([]byte, 0, len(head)+len(specJSON)+16)
+	b = append(b, head[:len(head)-1]...)
+	b = append(b, `,"spec":`...)
+	b = append(b, specJSON...)
+	b = append(b, '}')
 	return prune(b), nil
 }
 
@@ -82,7 +93,14 @@ func spliceTemplates(v any, ts []wfv1.Template, at []byte) ([]byte, error) {
 		return nil, fmt.Errorf("serialize: no %s in the spec", at)
 	}
 	i += len(at)
-	out := make([]byte, 0, len(b)+len(ts)*256)
+	size := len(b)
+	for i := range ts {
+		size += 512
+		if ts[i].DAG != nil {
+			size += 192 * len(ts[i].DAG.Tasks)
+		}
+	}
+	out := make([]byte, 0, size)
 	out = append(out, b[:i]...)
 	out = append(out, `"templates":`...)
 	if out, err = appendTemplates(out, ts); err != nil {
@@ -98,6 +116,10 @@ func metaOf(name, generateName, namespace string, labels, annotations map[string
 	return metaOut{Name: name, GenerateName: generateName, Namespace: namespace, Labels: labels, Annotations: annotations}
 }
 
+// yamlOptions writes small collections (a task's arguments, a parameter) on one line in flow
+// style: most of a large pipeline's bytes would otherwise be indentation.
+var yamlOptions = yamlenc.Options{FlowWidth: 64}
+
 // YAML serializes the compiled object. The output is deterministic: the same pipeline and options
 // give byte-identical YAML.
 func (r *Result) YAML() ([]byte, error) {
@@ -105,7 +127,7 @@ func (r *Result) YAML() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return yamlenc.AppendFromJSON(make([]byte, 0, len(b)+len(b)/2), b)
+	return yamlOptions.AppendFromJSON(make([]byte, 0, len(b)+len(b)/2), b)
 }
 
 // empties are members that Argo's and Kubernetes' types serialize although they are empty; they

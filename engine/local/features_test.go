@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -342,6 +341,3 @@ spec:
 		t.Errorf("strict parse: err = %v, want unknown field templatez", err)
 	}
 }
-
-// sync is used by helpers in other test files; keep the import honest.
-var _ sync.Mutex

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -367,8 +366,6 @@ func (r *run) nodeByRef(ref string) (*wfv1.NodeStatus, bool) {
 	}
 	return nil, false
 }
-
-func trimLines(s string) string { return strings.TrimSpace(s) }
 
 func nodeEvent(n *wfv1.NodeStatus) engine.Event {
 	return engine.Event{Type: engine.EventNode, Node: n.DeepCopy()}

@@ -2,7 +2,6 @@ package local
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 	"github.com/argoproj/argo-workflows/v3/util/expr/argoexpr"
 	exprenv "github.com/argoproj/argo-workflows/v3/util/expr/env"
 	"github.com/argoproj/argo-workflows/v3/workflow/common"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // invocation is one call of a template: a workflow entrypoint, a DAG task, a
@@ -388,10 +386,3 @@ func (r *run) reusePrevious(inv invocation) *wfv1.NodeStatus {
 	}
 	return prev.DeepCopy()
 }
-
-// isStop reports whether err came from stopping the run or a deadline.
-func isStop(err error) bool {
-	return errors.Is(err, errStopped) || errors.Is(err, errWorkflowDeadline)
-}
-
-var _ = metav1.Now

@@ -2,6 +2,7 @@ package local
 
 import (
 	"fmt"
+	"sync"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/workflow/templateresolution"
@@ -18,7 +19,10 @@ import (
 func (e *Engine) Validate(wf *wfv1.Workflow) field.ErrorList {
 	var errs field.ErrorList
 	spec := field.NewPath("spec")
-	if err := validate.ValidateWorkflow(noTemplates{}, noClusterTemplates{}, wf, nil, validate.ValidateOpts{Submit: true}); err != nil {
+	argoValidateMu.Lock()
+	err := validate.ValidateWorkflow(noTemplates{}, noClusterTemplates{}, wf, nil, validate.ValidateOpts{Submit: true})
+	argoValidateMu.Unlock()
+	if err != nil {
 		errs = append(errs, field.Invalid(spec, wf.Name, fmt.Sprintf("argo validation: %v", err)))
 	}
 	s := &wf.Spec
@@ -234,6 +238,10 @@ func (e *Engine) validateCall(p *field.Path, ref *wfv1.TemplateRef, hooks wfv1.L
 	}
 	return errs
 }
+
+// argoValidateMu serialises Argo's validator, which shares a global
+// placeholder generator between calls.
+var argoValidateMu sync.Mutex
 
 // noTemplates answers Argo's validator for workflows that reference no
 // WorkflowTemplates (references are rejected separately).

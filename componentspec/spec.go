@@ -77,6 +77,7 @@ type Error struct {
 	Errs   field.ErrorList
 }
 
+// Error returns the problems as text: on one line when there is one, otherwise one per line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "component spec %s: ", sourceName(e.Source))

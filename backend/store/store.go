@@ -99,7 +99,9 @@ const (
 )
 
 // ListRunsOptions selects runs. OrderBy keys: "created_at" (default, desc), "name", "started_at",
-// "finished_at" (runs that have not started or finished sort as time zero).
+// "finished_at" (runs that have not started or finished sort as time zero), and
+// "metrics.<key>" (the latest value; runs without the metric come last in either direction,
+// and the page costs a sort of the namespace's runs rather than an index walk).
 type ListRunsOptions struct {
 	ListOptions
 	// ExperimentIDs restricts the runs to these experiments; empty means every experiment in the

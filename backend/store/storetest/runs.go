@@ -290,3 +290,67 @@ func testNamespaceIsolation(t *testing.T, s store.Store) {
 		t.Errorf("team-b sees experiments %v", exps)
 	}
 }
+
+func testListRunsByMetric(t *testing.T, s store.Store) {
+	c := ctx(t)
+	// Values repeat (ties break by ID) and two runs have no "Acc" (the key is case-sensitive).
+	values := map[string]float64{"r0": 0.5, "r1": 0.9, "r2": 0.5, "r3": -2, "r4": 0.9}
+	ids := map[string]string{}
+	for _, name := range []string{"r0", "r1", "r2", "r3", "r4", "r5", "r6"} {
+		r := newRun(t, s, store.Run{Namespace: "ns", Name: name})
+		ids[r.ID] = name
+		if v, ok := values[name]; ok {
+			must(t, s.LogBatch(c, r.ID, nil, []store.Metric{{Key: "Acc", Value: v - 1, Step: 0, Timestamp: ms(0)},
+				{Key: "Acc", Value: v, Step: 1, Timestamp: ms(1)}}, nil), "log")
+		} else {
+			must(t, s.LogBatch(c, r.ID, nil, []store.Metric{{Key: "acc", Value: 100, Timestamp: ms(0)}}, nil), "log other key")
+		}
+	}
+	order := func(desc bool) []string {
+		type kv struct {
+			id, name string
+			v        float64
+			has      bool
+		}
+		var all []kv
+		for id, name := range ids {
+			v, ok := values[name]
+			all = append(all, kv{id, name, v, ok})
+		}
+		sort.Slice(all, func(i, j int) bool {
+			a, b := all[i], all[j]
+			if a.has != b.has {
+				return a.has
+			}
+			if a.v != b.v {
+				return a.v < b.v != desc
+			}
+			return a.id < b.id != desc
+		})
+		var out []string
+		for _, e := range all {
+			out = append(out, e.name)
+		}
+		return out
+	}
+	for _, dir := range []string{"asc", "desc"} {
+		for _, size := range []int{1, 2, 50} {
+			got := listAll(t, s, store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "ns", OrderBy: "metrics.Acc " + dir, PageSize: size}})
+			var gotNames []string
+			for _, id := range got {
+				gotNames = append(gotNames, ids[id])
+			}
+			diff(t, fmt.Sprintf("metrics.Acc %s, page size %d", dir, size), order(dir == "desc"), gotNames)
+		}
+	}
+	f, err := filter.Parse(`metrics.Acc > 0.0`)
+	must(t, err, "parse")
+	got := listAll(t, s, store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "ns", OrderBy: "metrics.Acc desc", PageSize: 1, Filter: f}})
+	var gotNames []string
+	for _, id := range got {
+		gotNames = append(gotNames, ids[id])
+	}
+	if len(gotNames) != 4 || values[gotNames[0]] != 0.9 || values[gotNames[3]] != 0.5 {
+		t.Errorf("filtered metric order: %v", gotNames)
+	}
+}

@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ListRunsPagination", testListRunsPagination},
 		{"ListRunsPaginationUnderInserts", testPaginationUnderInserts},
 		{"ListRunsOrderings", testListRunsOrderings},
+		{"ListRunsByMetric", testListRunsByMetric},
 		{"ListRunsViewsAndExperiments", testListRunsViews},
 		{"PageTokenErrors", testPageTokenErrors},
 		{"Filters", testFilters},

@@ -15,13 +15,25 @@ import (
 type sortKey struct {
 	expr    string // SQL expression, qualified with the table alias
 	numeric bool   // int64 values (times); otherwise text
+	// metric is set when runs are ordered by the latest value of this metric; expr then reads the
+	// key from the sortkey CTE (so it needs no argument of its own) and values are float64.
+	metric string
 }
+
+// metricsPrefix starts an order-by key naming a metric.
+const metricsPrefix = "metrics."
+
+// missingMetric sorts runs without the metric after all others: it is the lowest double for a
+// descending order and the highest for an ascending one.
+const missingMetric = "1.7976931348623157e308"
 
 // listSpec describes the orderings of one list.
 type listSpec struct {
 	keys map[string]sortKey
 	def  string // default ordering, e.g. "created_at desc"
 	id   string // the tie-breaking unique column, e.g. "r.id"
+	// metrics allows "metrics.<key>" orderings (runs only).
+	metrics bool
 }
 
 type ordering struct {
@@ -34,23 +46,34 @@ func (l listSpec) parse(orderBy string) (ordering, error) {
 	if strings.TrimSpace(orderBy) == "" {
 		orderBy = l.def
 	}
-	f := strings.Fields(strings.ToLower(orderBy))
+	f := strings.Fields(orderBy)
 	dir := "asc"
 	switch {
-	case len(f) == 2 && (f[1] == "asc" || f[1] == "desc"):
-		dir = f[1]
+	case len(f) == 2 && (strings.EqualFold(f[1], "asc") || strings.EqualFold(f[1], "desc")):
+		dir = strings.ToLower(f[1])
 	case len(f) == 1:
-		if strings.HasPrefix(l.def, f[0]+" ") {
+		if strings.HasPrefix(l.def, strings.ToLower(f[0])+" ") {
 			dir = strings.Fields(l.def)[1]
 		}
 	default:
 		return ordering{}, fmt.Errorf("%w: order by %q: want \"<key> [asc|desc]\"", store.ErrInvalidArgument, orderBy)
 	}
-	k, ok := l.keys[f[0]]
+	desc := dir == "desc"
+	if metric, ok := strings.CutPrefix(f[0], metricsPrefix); ok && l.metrics && metric != "" {
+		// Metric keys are case-sensitive, so f[0] keeps its case.
+		sentinel := missingMetric
+		if desc {
+			sentinel = "-" + missingMetric
+		}
+		k := sortKey{metric: metric, expr: "COALESCE((SELECT t.value FROM latest_metrics t WHERE t.run_id = r.id AND t.key = (SELECT k FROM sortkey)), " + sentinel + ")"}
+		return ordering{spec: f[0] + " " + dir, key: k, desc: desc}, nil
+	}
+	name := strings.ToLower(f[0])
+	k, ok := l.keys[name]
 	if !ok {
 		return ordering{}, fmt.Errorf("%w: order by %q: unknown key %q", store.ErrInvalidArgument, orderBy, f[0])
 	}
-	return ordering{spec: f[0] + " " + dir, key: k, desc: dir == "desc"}, nil
+	return ordering{spec: name + " " + dir, key: k, desc: desc}, nil
 }
 
 // pageToken is what a page token encodes: the ordering and filter it belongs to, and the sort
@@ -100,6 +123,7 @@ func (b *builder) where(cond string) { b.conds = append(b.conds, cond) }
 
 // pageQuery is a list query being built.
 type pageQuery struct {
+	with   string // a leading WITH clause, bound before every other argument
 	b      builder
 	spec   listSpec
 	order  ordering
@@ -129,6 +153,9 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 	if opts.Filter != nil {
 		p.filter = opts.Filter.String()
 	}
+	if o.key.metric != "" {
+		p.with = "WITH sortkey (k) AS (SELECT CAST(" + p.b.arg(o.key.metric) + " AS TEXT)) "
+	}
 	if opts.PageToken != "" {
 		t, err := decodeToken(opts.PageToken)
 		if err != nil {
@@ -138,12 +165,19 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 			return nil, fmt.Errorf("%w: page token is for another order or filter", store.ErrInvalidArgument)
 		}
 		var key any = t.Key
-		if o.key.numeric {
+		switch {
+		case o.key.numeric:
 			n, err := strconv.ParseInt(t.Key, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
 			}
 			key = n
+		case o.key.metric != "":
+			f, err := strconv.ParseFloat(t.Key, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
+			}
+			key = f
 		}
 		cmp := ">"
 		if o.desc {
@@ -166,6 +200,7 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 // sort key is selected last so next can build the token from it.
 func (p *pageQuery) build(selectFrom string) (string, []any) {
 	var sb strings.Builder
+	sb.WriteString(p.with)
 	sb.WriteString(selectFrom)
 	if len(p.b.conds) > 0 {
 		sb.WriteString(" WHERE ")
@@ -187,6 +222,8 @@ func (p *pageQuery) token(key any, id string) string {
 		k = strconv.FormatInt(v, 10)
 	case string:
 		k = v
+	case float64:
+		k = strconv.FormatFloat(v, 'g', -1, 64)
 	default:
 		k = fmt.Sprint(v)
 	}

@@ -17,8 +17,9 @@ var runList = listSpec{
 		"finished_at": {expr: "COALESCE(r.finished_at, 0)", numeric: true},
 		"name":        {expr: "r.name"},
 	},
-	def: "created_at desc",
-	id:  "r.id",
+	def:     "created_at desc",
+	id:      "r.id",
+	metrics: true,
 }
 
 const runCols = `r.id, r.namespace, r.experiment_id, r.pipeline_id, r.pipeline_version_id, r.recurring_run_id,
@@ -128,6 +129,9 @@ func (s *Store) ListRuns(ctx context.Context, opts store.ListRunsOptions) ([]*st
 		}
 		pq.b.where("r.experiment_id IN (" + strings.Join(ph, ", ") + ")")
 	}
+	if pq.order.key.metric != "" {
+		return s.listRunsByMetric(ctx, pq)
+	}
 	items, err := collect(ctx, s.read, pq, `SELECT `+runCols+` FROM runs r`, scanRun)
 	if err != nil {
 		return nil, "", fmt.Errorf("list runs: %w", err)
@@ -144,6 +148,42 @@ func (s *Store) ListRuns(ctx context.Context, opts store.ListRunsOptions) ([]*st
 		return r.CreatedAt.UnixNano()
 	}, func(r *store.Run) string { return r.ID })
 	return items, next, nil
+}
+
+// runWithKey is a run and the value of the metric the page is ordered by.
+type runWithKey struct {
+	run *store.Run
+	key float64
+}
+
+// withExtra appends destinations to every Scan call.
+type withExtra struct {
+	sc    interface{ Scan(...any) error }
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.extra...)...) }
+
+// listRunsByMetric reads a page ordered by a metric, selecting the sort value with each run so
+// the next page token matches what the page was sorted by.
+func (s *Store) listRunsByMetric(ctx context.Context, pq *pageQuery) ([]*store.Run, string, error) {
+	items, err := collect(ctx, s.read, pq, `SELECT `+runCols+`, `+pq.order.key.expr+` FROM runs r`,
+		func(sc interface{ Scan(...any) error }) (runWithKey, error) {
+			var rk runWithKey
+			var v sql.NullFloat64
+			r, err := scanRun(withExtra{sc, []any{&v}})
+			rk.run, rk.key = r, v.Float64
+			return rk, err
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("list runs: %w", err)
+	}
+	items, next := finish(pq, items, func(rk runWithKey, _ string) any { return rk.key }, func(rk runWithKey) string { return rk.run.ID })
+	runs := make([]*store.Run, len(items))
+	for i, rk := range items {
+		runs[i] = rk.run
+	}
+	return runs, next, nil
 }
 
 func unixOrZero(zero bool, n int64) int64 {

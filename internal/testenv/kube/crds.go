@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -86,44 +87,66 @@ func (e *Env) InstallArgoCRDs(ctx context.Context) error {
 	return e.ApplyCRDs(ctx, crds...)
 }
 
-// ApplyCRDs applies CRDs with server-side apply (Argo's Workflow CRD is too
-// large for the last-applied annotation of client-side apply) and waits
-// until every one is Established.
+// ApplyCRDs creates CRDs, or updates existing ones with server-side apply
+// (Argo's Workflow CRD is too large for the last-applied annotation of
+// client-side apply), and waits until every one is Established.
 func (e *Env) ApplyCRDs(ctx context.Context, crds ...*unstructured.Unstructured) error {
 	dyn, err := dynamic.NewForConfig(e.Config)
 	if err != nil {
 		return fmt.Errorf("kube: dynamic client: %w", err)
 	}
 	start := time.Now()
-	names := make([]string, 0, len(crds))
-	for _, obj := range crds {
-		_, err = dyn.Resource(crdResource).Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{FieldManager: "kiln-testenv", Force: true})
-		if err != nil {
-			return fmt.Errorf("kube: apply crd %s: %w", obj.GetName(), err)
-		}
-		names = append(names, obj.GetName())
-	}
-	wctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	for _, name := range names {
-		err := waitFor(wctx, e.apiserver, 200*time.Millisecond, func(ctx context.Context) error {
-			crd, err := dyn.Resource(crdResource).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return err
-			}
-			conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
-			for _, c := range conds {
-				m, _ := c.(map[string]any)
-				if m["type"] == "Established" && m["status"] == "True" {
-					return nil
-				}
-			}
-			return fmt.Errorf("crd %s not established", name)
-		})
-		if err != nil {
-			return fmt.Errorf("kube: wait for crd %s: %w", name, err)
+	// One at a time: each new CRD makes the API server rebuild its OpenAPI
+	// document, and a burst of them (Argo's Workflow CRD is 3 MB) can push a
+	// busy 2-core machine past the server's request timeout.
+	for _, obj := range crds {
+		if err := e.applyCRD(wctx, dyn, obj); err != nil {
+			return err
 		}
 	}
-	e.log.Info("crds established", "count", len(names), "after", time.Since(start).Round(time.Millisecond))
+	e.log.Info("crds established", "count", len(crds), "after", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// applyCRD creates (or, if it exists, server-side applies) one CRD and waits
+// until it is Established. A server-side timeout is retried: the write may
+// have gone through anyway, which the retry then finds.
+func (e *Env) applyCRD(ctx context.Context, dyn dynamic.Interface, obj *unstructured.Unstructured) error {
+	name := obj.GetName()
+	crds := dyn.Resource(crdResource)
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		// Create is much cheaper than apply for a 3 MB object.
+		_, err = crds.Create(ctx, obj, metav1.CreateOptions{FieldManager: "kiln-testenv"})
+		if apierrors.IsAlreadyExists(err) {
+			_, err = crds.Apply(ctx, name, obj, metav1.ApplyOptions{FieldManager: "kiln-testenv", Force: true})
+		}
+		if !apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err) {
+			break
+		}
+		e.log.Warn("crd write timed out; retrying", "crd", name, "err", err)
+	}
+	if err != nil {
+		return fmt.Errorf("kube: apply crd %s: %w", name, err)
+	}
+	err = waitFor(ctx, e.apiserver, 200*time.Millisecond, func(ctx context.Context) error {
+		crd, err := crds.Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+		for _, c := range conds {
+			m, _ := c.(map[string]any)
+			if m["type"] == "Established" && m["status"] == "True" {
+				return nil
+			}
+		}
+		return fmt.Errorf("crd %s not established", name)
+	})
+	if err != nil {
+		return fmt.Errorf("kube: wait for crd %s: %w", name, err)
+	}
 	return nil
 }

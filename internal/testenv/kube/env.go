@@ -127,6 +127,11 @@ func (e *Env) start(ctx context.Context) error {
 			"--service-account-signing-key-file=" + p.saKeyFile,
 			"--service-account-issuer=https://kubernetes.default.svc",
 			"--allow-privileged=true",
+			// The kubernetes Service cannot point at a loopback address.
+			"--endpoint-reconciler-type=none",
+			// Large CRDs (Argo's Workflow CRD is 3 MB) on a busy 2-core machine
+			// can exceed the default 60s.
+			"--request-timeout=5m",
 			"--v=0",
 		},
 	}

@@ -37,7 +37,7 @@ func Skip(tb testing.TB, err error) {
 func Shared(tb testing.TB) *Env {
 	tb.Helper()
 	shared.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 		defer cancel()
 		opts := Options{}
 		if testing.Verbose() {
@@ -64,7 +64,7 @@ func Shared(tb testing.TB) *Env {
 // Shared.
 func StartT(tb testing.TB, crds bool) *Env {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	env, err := Start(ctx, Options{})
 	Skip(tb, err)

@@ -99,6 +99,7 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 	nodes := map[string]store.Node{}
 	var order []string
 	var runEv *engine.Event
+	var started time.Time
 	for i := range evs {
 		e := &evs[i]
 		switch e.Type {
@@ -112,6 +113,9 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 			nodes[e.Node.ID] = toNode(id, e.Node)
 		case engine.EventRun:
 			runEv = e
+			if e.Phase == wfv1.WorkflowRunning && started.IsZero() {
+				started = e.Time
+			}
 			if e.Finished() {
 				done = true
 			}
@@ -134,10 +138,14 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 		msg := runEv.Message
 		u.Message = &msg
 	}
-	switch {
-	case runEv.Phase == wfv1.WorkflowRunning:
-		u.StartedAt = runEv.Time
-	case runEv.Finished():
+	u.StartedAt = started
+	if done && started.IsZero() {
+		// A run that finished within one batch: take its start from the engine's status.
+		if st, err := m.eng.Status(ctx, id); err == nil {
+			u.StartedAt = st.Status.StartedAt.Time
+		}
+	}
+	if done {
 		u.FinishedAt = runEv.Time
 		m.mu.Lock()
 		cancelled := m.cancelled[id]
@@ -155,8 +163,8 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 	if u.Phase == "" {
 		u.Phase = store.PhasePending
 	}
-	if runEv.Time.IsZero() && u.FinishedAt.IsZero() && done {
-		u.FinishedAt = time.Now()
+	if done && u.FinishedAt.IsZero() {
+		u.FinishedAt = m.now()
 	}
 	if _, err := m.st.UpdateRun(ctx, namespace, id, u); err != nil {
 		return false, err

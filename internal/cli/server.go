@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kilnml/kiln/backend/server"
+)
+
+func init() { extraCommands = append(extraCommands, serverCommand) }
+
+// serverCommand runs the backend: `kiln server [--data DIR] [--addr ADDR] [--db postgres://…]`.
+func serverCommand() *cobra.Command {
+	var cfg server.Config
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the Kiln backend (REST API, run manager, scheduler) in this process",
+		Long: `Server runs Kiln's backend. By default it is embedded: one process, a SQLite file
+and run directories under --data, the local engine, single-user on loopback. With
+--db postgres://… it keeps its state in PostgreSQL; with --tokens FILE it requires
+bearer tokens mapped to users and namespaces and may listen on any address.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var lvl slog.Level
+			if err := lvl.UnmarshalText([]byte(logLevel)); err != nil {
+				return fmt.Errorf("--log-level: %w", err)
+			}
+			hopts := &slog.HandlerOptions{Level: lvl}
+			var h slog.Handler = slog.NewJSONHandler(cmd.ErrOrStderr(), hopts)
+			if strings.EqualFold(logFormat, "text") {
+				h = slog.NewTextHandler(cmd.ErrOrStderr(), hopts)
+			}
+			cfg.Logger = slog.New(h)
+			if cfg.ComponentToken == "" {
+				cfg.ComponentToken = os.Getenv("KILN_TOKEN")
+			}
+			ctx := cmd.Context()
+			srv, err := server.New(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer srv.Close()
+			return srv.ListenAndServe(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", "", "data directory (SQLite file, run directories); default ~/.local/share/kiln")
+	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "listen address")
+	f.StringVar(&cfg.DatabaseURL, "db", "", "PostgreSQL DSN (postgres://…) instead of the embedded SQLite file")
+	f.StringVar(&cfg.TokensFile, "tokens", "", "YAML file of users, bearer tokens and namespace roles; without it the server is single-user on loopback")
+	f.StringVar(&cfg.PipelineBinary, "pipeline-binary", "", "pipeline program that runs Go-function components in the local engine")
+	f.StringVar(&cfg.APIURL, "api-url", "", "URL components use to reach this server (default http://ADDR)")
+	f.BoolVar(&cfg.Notebooks, "notebooks", true, "serve notebooks with the local Jupyter spawner when Jupyter is installed")
+	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", 0, "how often recurring runs are checked (default 10s; negative disables)")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
+	return cmd
+}

@@ -1,0 +1,128 @@
+// experiments.js: experiments list, an experiment's runs and metric charts, sweeps, and the
+// compare page (diff table, overlaid curves, parallel coordinates).
+import { h, api, errorBox, flash, fmtTime, fmtNum, phase, limit } from './lib.js';
+import { runsTable } from './runs.js';
+import { lineChart, legend, parallelCoords } from './charts.js';
+
+/** experimentsPage is #/experiments. */
+export function experimentsPage() {
+  const list = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, 'Loading…'));
+  const err = h('div');
+  const name = h('input', { id: 'exp-name', required: true });
+  const form = h('form', { class: 'row', onsubmit: async (e) => {
+    e.preventDefault(); err.replaceChildren();
+    try { const x = await api('/experiments', { method: 'POST', body: { name: name.value } }); location.hash = '#/experiments/' + x.id; } catch (ex) { err.replaceChildren(errorBox(ex)); }
+  } }, h('label', { for: 'exp-name' }, 'New experiment'), name, h('button', { type: 'submit' }, 'Create'));
+  api('/experiments', { query: { pageSize: 500 } }).then((res) => {
+    list.replaceChildren(h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Description', 'Created'].map((c) => h('th', {}, c)))),
+      h('tbody', {}, res.experiments.length ? res.experiments.map((x) => h('tr', {}, h('td', {}, h('a', { href: '#/experiments/' + x.id }, x.name)), h('td', {}, x.description || ''), h('td', {}, fmtTime(x.createdAt))))
+        : h('tr', {}, h('td', { colspan: 3 }, 'No experiments.')))));
+  }).catch((e) => list.replaceChildren(errorBox(e)));
+  return h('div', {}, h('h1', {}, 'Experiments'), list, h('h2', {}, 'Create'), form, err);
+}
+
+/** experimentPage is #/experiments/{id}. */
+export function experimentPage(id) {
+  const root = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  api('/experiments/' + id).then((x) => {
+    root.replaceChildren(h('p', {}, h('a', { href: '#/experiments' }, '← Experiments')), h('h1', {}, x.name), x.description ? h('p', {}, x.description) : '',
+      runsTable({ experimentId: id, pageSize: 50 }), h('h2', {}, 'Sweep view'), sweep(id));
+  }).catch((e) => root.replaceChildren(errorBox(e)));
+  return root;
+}
+
+/**
+ * sweep shows the trials of an experiment ranked by an objective metric (server-side order by
+ * metrics.<key>), the best trial, and the objective over trials in creation order.
+ */
+function sweep(experimentId) {
+  const box = h('div');
+  const metric = h('input', { id: 'sweep-metric', placeholder: 'objective metric, e.g. loss', required: true });
+  const dir = h('select', { id: 'sweep-dir' }, h('option', { value: 'asc' }, 'minimise'), h('option', { value: 'desc' }, 'maximise'));
+  const out = h('div');
+  const form = h('form', { class: 'row', onsubmit: async (e) => {
+    e.preventDefault();
+    const k = metric.value.trim();
+    try {
+      const [best, all] = await Promise.all([
+        api('/runs', { query: { experimentId, orderBy: `metrics.${k} ${dir.value}`, pageSize: 20 } }),
+        api('/runs', { query: { experimentId, orderBy: 'created_at asc', pageSize: 500 } }),
+      ]);
+      const vals = await limit(6, all.runs, (r) => api(`/runs/${r.id}/data`));
+      const pts = [];
+      all.runs.forEach((r, i) => { const m = vals[i]?.metrics?.find((x) => x.key === k); if (m) pts.push({ x: i + 1, y: m.value }); });
+      const bestRun = best.runs[0];
+      out.replaceChildren(
+        bestRun ? h('p', {}, 'Best trial: ', h('a', { href: '#/runs/' + bestRun.id }, bestRun.name || bestRun.id)) : h('p', {}, 'No trials.'),
+        h('figure', { class: 'card' }, h('figcaption', {}, `${k} over trials`), lineChart([{ name: k, points: pts }], { xLabel: 'trial', label: `${k} over trials` })),
+        h('p', { class: 'muted' }, `Top ${best.runs.length} trials by ${k}:`),
+        h('ol', {}, best.runs.map((r) => h('li', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id), ' ', phase(r.phase)))));
+    } catch (ex) { out.replaceChildren(errorBox(ex)); }
+  } }, h('label', { for: 'sweep-metric' }, 'Objective'), metric, dir, h('button', { type: 'submit' }, 'Show'));
+  box.append(form, out);
+  return box;
+}
+
+/** comparePage is #/compare?ids=a,b,…: differences, overlaid metric curves, parallel coordinates. */
+export function comparePage(query) {
+  const ids = (query.get('ids') || '').split(',').filter(Boolean);
+  const root = h('div', {}, h('h1', {}, 'Compare runs'), h('p', { class: 'muted' }, 'Loading…'));
+  if (ids.length < 2) { root.replaceChildren(h('h1', {}, 'Compare runs'), h('p', {}, 'Select two or more runs in a runs table and choose Compare.')); return root; }
+  (async () => {
+    let runs, datas;
+    try {
+      [runs, datas] = await Promise.all([Promise.all(ids.map((id) => api('/runs/' + id))), Promise.all(ids.map((id) => api(`/runs/${id}/data`)))]);
+    } catch (e) { root.append(errorBox(e)); return; }
+    const names = runs.map((r) => r.name || r.id.slice(0, 8));
+    const rows = [];
+    const keys = (f) => [...new Set(datas.flatMap(f))].sort();
+    for (const k of keys((d, i) => Object.keys(runs[i]?.parameters || {}))) rows.push(['input ' + k, runs.map((r) => r.parameters?.[k] ?? '')]);
+    for (const k of keys((d) => d.params.map((p) => p.key))) rows.push(['param ' + k, datas.map((d) => d.params.find((p) => p.key === k)?.value ?? '')]);
+    const metricKeys = keys((d) => d.metrics.map((m) => m.key));
+    for (const k of metricKeys) rows.push(['metric ' + k, datas.map((d) => d.metrics.find((m) => m.key === k)?.value ?? '')]);
+    rows.unshift(['phase', runs.map((r) => r.phase)]);
+    const onlyDiff = h('input', { type: 'checkbox', id: 'only-diff' });
+    const table = h('div', { class: 'table-wrap' });
+    const drawTable = () => table.replaceChildren(h('table', { id: 'compare-table' },
+      h('thead', {}, h('tr', {}, h('th', {}, ''), runs.map((r, i) => h('th', {}, h('a', { href: '#/runs/' + r.id }, names[i]))))),
+      h('tbody', {}, rows.filter(([, vs]) => !onlyDiff.checked || new Set(vs.map(String)).size > 1).map(([k, vs]) => {
+        const differs = new Set(vs.map(String)).size > 1;
+        return h('tr', { class: differs ? 'diff' : '' }, h('th', { scope: 'row' }, k, differs ? h('span', { class: 'muted' }, ' (differs)') : ''), vs.map((v) => h('td', { class: typeof v === 'number' ? 'num' : '' }, typeof v === 'number' ? fmtNum(v) : v)));
+      }))));
+    onlyDiff.addEventListener('change', drawTable);
+    drawTable();
+
+    // Overlaid curves.
+    const chartBox = h('div');
+    const keySel = h('select', { id: 'compare-metric' }, metricKeys.map((k) => h('option', { value: k }, k)));
+    const logY = h('input', { type: 'checkbox', id: 'compare-log' });
+    const smoothing = h('input', { type: 'range', id: 'compare-smooth', min: 0, max: 0.95, step: 0.05, value: 0 });
+    const drawCurves = async () => {
+      const k = keySel.value;
+      if (!k) { chartBox.replaceChildren(h('p', { class: 'muted' }, 'No metrics logged.')); return; }
+      const hs = await Promise.all(ids.map((id) => api(`/runs/${id}/metrics/${encodeURIComponent(k)}/history`, { query: { maxPoints: 1000 } }).catch(() => ({ metrics: [] }))));
+      chartBox.replaceChildren(lineChart(hs.map((hh, i) => ({ name: names[i], points: hh.metrics.map((m) => ({ x: m.step, y: m.value })) })),
+        { width: 720, height: 300, logY: logY.checked, smoothing: Number(smoothing.value), xLabel: 'step', label: `${k} of ${names.join(', ')}` }), legend(names));
+    };
+    [keySel, logY, smoothing].forEach((el) => el.addEventListener('change', drawCurves));
+
+    // Parallel coordinates over numeric inputs/params and metrics.
+    const dims = [];
+    const pcRows = runs.map((r, i) => ({ name: names[i], values: {} }));
+    for (const [k, vs] of rows) {
+      if (k === 'phase') continue;
+      const nums = vs.map((v) => (v === '' ? NaN : Number(v)));
+      if (nums.some(Number.isFinite)) { dims.push(k.replace(/^(input|param|metric) /, '')); nums.forEach((n, i) => { pcRows[i].values[dims.at(-1)] = n; }); }
+    }
+    root.replaceChildren(h('h1', {}, 'Compare runs'), h('p', {}, `${runs.length} runs.`),
+      h('div', { class: 'row' }, onlyDiff, h('label', { for: 'only-diff' }, 'Only rows that differ')), table,
+      h('h2', {}, 'Metric curves'), h('div', { class: 'row' }, h('label', { for: 'compare-metric' }, 'Metric'), keySel, logY, h('label', { for: 'compare-log' }, 'Log scale'),
+        h('label', { for: 'compare-smooth' }, 'Smoothing'), smoothing), chartBox,
+      h('h2', {}, 'Parallel coordinates'), dims.length ? [h('div', { class: 'table-wrap' }, parallelCoords(pcRows, dims)), legend(names)] : h('p', { class: 'muted' }, 'No numeric params or metrics.'));
+    await drawCurves();
+    root.dataset.loaded = 'true';
+  })();
+  return root;
+}
+
+export { flash };

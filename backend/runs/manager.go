@@ -245,13 +245,17 @@ type emptyReader struct{}
 func (emptyReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // Reconcile runs once at start-up: every run the store has in a non-terminal phase is either
-// followed again (the engine still knows it) or marked Error with RestartMessage.
+// followed again (the engine still knows it) or marked Error with RestartMessage. Tracking-only
+// runs (no spec) are left to their clients.
 func (m *Manager) Reconcile(ctx context.Context) error {
 	rs, err := m.st.ListUnfinishedRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile runs: %w", err)
 	}
 	for _, r := range rs {
+		if len(r.Spec) == 0 {
+			continue // a tracking-only run: its client, not an engine, finishes it
+		}
 		if _, err := m.eng.Status(ctx, r.ID); err == nil {
 			m.follow(r.Namespace, r.ID)
 			continue

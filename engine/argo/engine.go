@@ -164,7 +164,6 @@ func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow, opts engine.Subm
 			prefix = "kiln-run-"
 		}
 		wf.Name = prefix + rand.String(5)
-		wf.GenerateName = ""
 	}
 	id := opts.RunID
 	if id == "" {

@@ -146,6 +146,7 @@ func TestArgoExamples(t *testing.T) {
 		{"loops-arbitrary-sequential-steps.yaml", wfv1.WorkflowFailed},
 		{"timeouts-step.yaml", wfv1.WorkflowFailed},
 		{"step-level-timeout.yaml", wfv1.WorkflowFailed},
+		{"dag-task-level-timeout.yaml", wfv1.WorkflowFailed},
 	}
 	e := New(Options{WorkDir: t.TempDir()})
 	// Run every example at once (the table is I/O- and sleep-bound), then

@@ -104,6 +104,7 @@ func BenchmarkListRuns(b *testing.B, s store.Store) {
 		{"deep-page", store.ListOptions{Namespace: "bench", PageSize: 50, PageToken: deep50}},
 		{"by-name", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "name"}},
 		{"by-started", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "started_at desc"}},
+		{"by-metric", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy desc"}},
 		{"filter-metric", store.ListOptions{Namespace: "bench", PageSize: 50, Filter: mustParse(`metrics.accuracy > 0.5`)}},
 		{"filter-param-and-name", store.ListOptions{Namespace: "bench", PageSize: 50,
 			Filter: mustParse(`double(params.lr) < 0.3 && name.startsWith("run-0")`)}},

@@ -1,0 +1,216 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/backend/client"
+	"github.com/kilnml/kiln/backend/server"
+	"github.com/kilnml/kiln/backend/store"
+	"github.com/kilnml/kiln/backend/store/sqlite"
+	"github.com/kilnml/kiln/backend/store/storetest"
+)
+
+// benchServer starts a server on a fresh SQLite file.
+func benchServer(b testing.TB) (*httptest.Server, store.Store) {
+	dir, err := os.MkdirTemp("", "kiln-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	st, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(dir, "kiln.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv, err := server.New(context.Background(), server.Config{Store: st, DataDir: dir, SchedulerInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	b.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+		st.Close()
+	})
+	return ts, st
+}
+
+// BenchmarkLogBatchHTTP measures metric ingestion through POST /api/v1/runs/{id}/log-batch with
+// 1000-point batches from 4 concurrent clients (each on its own run), reporting points/s.
+func BenchmarkLogBatchHTTP(b *testing.B) {
+	ts, _ := benchServer(b)
+	c := client.New(ts.URL, client.Options{})
+	ctx := context.Background()
+	const clients, batch = 4, 1000
+	bodies := make([][]byte, clients)
+	ids := make([]string, clients)
+	for i := range clients {
+		r, err := c.CreateRun(ctx, api.CreateRunRequest{Name: fmt.Sprint("bench-", i)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = r.ID
+		req := api.LogBatchRequest{}
+		for j := range batch {
+			req.Metrics = append(req.Metrics, api.Metric{Key: "loss", Value: float64(j), Step: int64(j), Timestamp: time.Now().UnixMilli()})
+		}
+		bodies[i], _ = json.Marshal(req)
+	}
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	next := 0
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				if next >= b.N {
+					mu.Unlock()
+					return
+				}
+				next++
+				mu.Unlock()
+				resp, err := http.Post(ts.URL+"/api/v1/runs/"+ids[i]+"/log-batch", "application/json", bytes.NewReader(bodies[i]))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "points/s")
+}
+
+// listRunsFixture is one server with 100k runs, shared by the iterations of BenchmarkListRuns.
+var listRunsFixture struct {
+	once sync.Once
+	url  string
+}
+
+// BenchmarkListRuns measures GET /api/v1/runs with a page of 50 over 100k stored runs, the first
+// page and a filtered page, and reports the p50 latency.
+func BenchmarkListRuns(b *testing.B) {
+	listRunsFixture.once.Do(func() {
+		// The fixture outlives this benchmark function's iterations: no Cleanup on b.
+		dir, _ := os.MkdirTemp("", "kiln-bench-list-")
+		st, err := sqlite.Open(context.Background(), sqlite.Options{Path: filepath.Join(dir, "kiln.db")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		storetest.SeedRuns(b, st, 100000)
+		srv, err := server.New(context.Background(), server.Config{Store: st, DataDir: dir, SchedulerInterval: -1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		listRunsFixture.url = httptest.NewServer(srv.Handler()).URL
+	})
+	for _, tt := range []struct{ name, query string }{
+		{"first-page", ""},
+		{"filtered", "&filter=" + strings.ReplaceAll("metrics.accuracy > 0.5", " ", "+")},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			url := listRunsFixture.url + "/api/v1/runs?namespace=bench&pageSize=50" + tt.query
+			lat := make([]time.Duration, 0, b.N)
+			for b.Loop() {
+				t0 := time.Now()
+				resp, err := http.Get(url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var out api.ListRunsResponse
+				err = json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if err != nil || len(out.Runs) != 50 {
+					b.Fatalf("decode: %v, %d runs", err, len(out.Runs))
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		})
+	}
+}
+
+// BenchmarkCreateRun measures POST /api/v1/runs latency (validation, submission to the local
+// engine, the store write) for a one-task pipeline.
+func BenchmarkCreateRun(b *testing.B) {
+	ts, _ := benchServer(b)
+	c := client.New(ts.URL, client.Options{})
+	ctx := context.Background()
+	p, err := c.CreatePipeline(ctx, api.CreatePipelineRequest{Name: "quick", Spec: quickSpec})
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"pipelineVersionId":"` + p.Version.ID + `"}`)
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		t0 := time.Now()
+		resp, err := http.Post(ts.URL+"/api/v1/runs", "application/json", bytes.NewReader(body))
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+}
+
+// TestIdleRSS starts a real `kiln server`, lets it settle and checks its resident memory.
+func TestIdleRSS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts a server process")
+	}
+	bin, err := buildKiln()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, addr := t.TempDir(), freeAddr(t)
+	cmd := startServer(t, bin, data, addr)
+	time.Sleep(2 * time.Second)
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var kb int
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ = strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+		}
+	}
+	if kb == 0 {
+		t.Fatalf("no VmRSS in /proc status")
+	}
+	t.Logf("idle RSS of kiln server: %.1f MB", float64(kb)/1024)
+	if kb > 150*1024 {
+		t.Errorf("idle RSS %d kB exceeds 150 MB", kb)
+	}
+}

@@ -1,0 +1,5 @@
+package main
+
+import "github.com/kilnml/kiln"
+
+func main() { kiln.Main(Pipeline) }

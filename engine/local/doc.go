@@ -9,8 +9,8 @@
 // steps), container and script templates (as host processes), suspend
 // templates with a duration, loops (withItems, withParam, withSequence),
 // when conditions, parameters and artifacts, retryStrategy, timeouts and
-// deadlines, exit handlers (spec.onExit, hooks.exit, task/step onExit) and
-// memoization. The semantics come from Argo's own packages wherever they are
+// deadlines, exit handlers (spec.onExit, hooks.exit, task/step onExit),
+// templateDefaults and memoization. The semantics come from Argo's own packages wherever they are
 // importable: common.ProcessArgs for inputs and {{…}} substitution,
 // util/template for {{…}} and {{=…}} tags, common.GetTaskDependencies and
 // argoexpr for depends, govaluate (as Argo's controller uses it) for when,

@@ -114,6 +114,9 @@ func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow, opts engine.Subm
 	if errs := e.Validate(wf); len(errs) > 0 {
 		return "", fmt.Errorf("workflow %q cannot run locally: %w", wf.Name, errs.ToAggregate())
 	}
+	if err := applyTemplateDefaults(wf); err != nil {
+		return "", fmt.Errorf("workflow %q: %w", wf.Name, err)
+	}
 	id := opts.RunID
 	if id == "" {
 		id = wf.Name

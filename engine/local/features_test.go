@@ -341,3 +341,25 @@ spec:
 		t.Errorf("strict parse: err = %v, want unknown field templatez", err)
 	}
 }
+
+func TestTemplateDefaults(t *testing.T) {
+	st := runYAML(t, newTestEngine(t), `
+metadata: {name: defaults}
+spec:
+  entrypoint: main
+  templateDefaults:
+    container: {env: [{name: GREETING, value: hi}]}
+  templates:
+  - name: main
+    steps:
+    - - {name: greet, template: greet}
+  - name: greet
+    container: {image: alpine, command: [sh, -c, 'echo "$GREETING $OWN"'], env: [{name: OWN, value: mine}]}
+`, nil)
+	if st.Status.Phase != wfv1.WorkflowSucceeded {
+		t.Fatalf("phase %s: %s", st.Status.Phase, st.Status.Message)
+	}
+	if got := *nodeByDisplay(t, st, "greet").Outputs.Result; got != "hi mine" {
+		t.Errorf("result %q, want the default env merged with the template's own", got)
+	}
+}

@@ -25,6 +25,11 @@ func (e *Engine) Validate(wf *wfv1.Workflow) field.ErrorList {
 	if err != nil {
 		errs = append(errs, field.Invalid(spec, wf.Name, fmt.Sprintf("argo validation: %v", err)))
 	}
+	// What runs is each template with templateDefaults merged in.
+	wf = wf.DeepCopy()
+	if err := applyTemplateDefaults(wf); err != nil {
+		errs = append(errs, field.Invalid(spec.Child("templateDefaults"), "", err.Error()))
+	}
 	s := &wf.Spec
 	unsupported := func(p *field.Path, what string) {
 		errs = append(errs, field.Forbidden(p, what+" is not supported by the local engine"))
@@ -51,9 +56,6 @@ func (e *Engine) Validate(wf *wfv1.Workflow) field.ErrorList {
 	}
 	if s.PodSpecPatch != "" {
 		unsupported(spec.Child("podSpecPatch"), "podSpecPatch")
-	}
-	if s.TemplateDefaults != nil {
-		unsupported(spec.Child("templateDefaults"), "templateDefaults")
 	}
 	for k := range s.Hooks {
 		if k != wfv1.ExitLifecycleEvent {

@@ -205,6 +205,17 @@ func TestErrors(t *testing.T) {
 			`pipeline "p" › task "square": Invalid value: toleration "k": operator "Sometimes" is not Equal or Exists`,
 		},
 	}, {
+		name: "empty pipeline and loop",
+		build: func() *dsl.Pipeline {
+			return dsl.NewPipeline("p", func(s dsl.Scope, _ noParams) {
+				dsl.ParallelFor(s, dsl.List(1, 2), func(s dsl.Scope, _ dsl.Value[int]) {})
+			}, image)
+		},
+		want: []string{
+			`pipeline "p": Required value: the pipeline has no tasks`,
+			`pipeline "p" › loop "loop-1": Required value: the loop body adds no tasks`,
+		},
+	}, {
 		name: "every problem is reported",
 		build: func() *dsl.Pipeline {
 			return dsl.NewPipeline("Bad Name", func(s dsl.Scope, _ noParams) {

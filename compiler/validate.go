@@ -27,6 +27,14 @@ func (c *compilation) checkPipeline(p *ir.Pipeline, top bool) {
 		for _, e := range p.Errors {
 			c.errorf(e.Path, field.ErrorTypeInvalid, e.Detail)
 		}
+		if len(p.Tasks) == 0 {
+			c.errorf(ir.PipelinePath(p), field.ErrorTypeRequired, "the pipeline has no tasks")
+		}
+		for _, b := range p.Blocks {
+			if b.Kind == ir.BlockLoop && firstTaskIndex(b) == int(^uint(0)>>1) {
+				c.errorf(ir.PipelinePath(p).Child("loop", c.loopName(b)), field.ErrorTypeRequired, "the loop body adds no tasks")
+			}
+		}
 		names := make(map[string]*ir.Task, len(p.Tasks))
 		for _, t := range p.Tasks {
 			path := ir.TaskPath(t)

@@ -50,12 +50,18 @@ func benchServer(b testing.TB) (*httptest.Server, store.Store) {
 }
 
 // BenchmarkLogBatchHTTP measures metric ingestion through POST /api/v1/runs/{id}/log-batch with
-// 1000-point batches from 4 concurrent clients (each on its own run), reporting points/s.
+// 1000- and 10000-point batches from 4 concurrent clients (each on its own run), reporting points/s.
 func BenchmarkLogBatchHTTP(b *testing.B) {
+	for _, size := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("batch-%d", size), func(b *testing.B) { benchLogBatchHTTP(b, size) })
+	}
+}
+
+func benchLogBatchHTTP(b *testing.B, batch int) {
 	ts, _ := benchServer(b)
 	c := client.New(ts.URL, client.Options{})
 	ctx := context.Background()
-	const clients, batch = 4, 1000
+	const clients = 4
 	bodies := make([][]byte, clients)
 	ids := make([]string, clients)
 	for i := range clients {

@@ -177,3 +177,13 @@ func (c *api) createRun(expID string, extra obj) string {
 	}
 	return get(c.ok("POST", "runs/create", req), "run", "info", "run_id").(string)
 }
+
+func stringReader(s string) io.Reader { return bytes.NewReader([]byte(s)) }
+
+func decodeBody(t *testing.T, resp *http.Response, v any) {
+	t.Helper()
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("decode response: %v", err)
+	}
+}

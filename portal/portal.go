@@ -46,7 +46,8 @@ type handler struct {
 }
 
 // Handler returns the portal's http.Handler: "/" (and "/index.html") is the single page, other
-// paths are the embedded assets; anything else is 404. It only answers GET and HEAD.
+// paths are the embedded assets, POST GraphPath computes a pipeline's task graph; anything else
+// is 404 (or 405 for other methods).
 func Handler(opts Options) http.Handler {
 	if opts.Title == "" {
 		opts.Title = "Kiln"
@@ -121,6 +122,10 @@ const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 
 	"connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == GraphPath && r.Method == http.MethodPost {
+		h.serveGraph(w, r)
+		return
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)

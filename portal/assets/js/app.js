@@ -1,5 +1,5 @@
 // app.js: the router (on the URL fragment), the header's namespace switcher and the home page.
-import { h, api, errorBox, phase, fmtTime, fmtDuration, namespace, setNamespace, parseHash, currentPage } from './lib.js';
+import { h, fill, api, errorBox, phase, fmtTime, fmtDuration, namespace, setNamespace, parseHash, currentPage } from './lib.js';
 import { runsPage, runPage } from './runs.js';
 import { pipelinesPage, pipelinePage } from './pipelines.js';
 import { experimentsPage, experimentPage, comparePage } from './experiments.js';
@@ -34,11 +34,11 @@ function render() {
     a.toggleAttribute('aria-current', false);
     if (parts[0] && a.getAttribute('href') === '#/' + parts[0]) a.setAttribute('aria-current', 'page');
   }
-  if (!route) { main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Home'))); return; }
+  if (!route) { fill(main, h('h1', {}, 'Not found'), h('p', {}, h('a', { href: '#/' }, 'Home'))); return; }
   document.title = `${route[2]} · ${document.querySelector('.brand').textContent}`;
   let page;
   try { page = route[1](parts, query); } catch (e) { page = errorBox(e); console.error(e); }
-  main.replaceChildren(page);
+  fill(main, page);
   main.dataset.route = parts[0] || 'home';
   if (render.focused) main.focus({ preventScroll: true });
   render.focused = true;
@@ -57,15 +57,15 @@ function homePage() {
         api('/runs', { query: { pageSize: 100, filter: 'phase == "Failed" || phase == "Error"' } }),
       ]);
       const n = (r) => r.runs.length + (r.nextPageToken ? '+' : '');
-      counts.replaceChildren(
+      fill(counts, 
         h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent('phase == "Running" || phase == "Pending"') }, h('div', { class: 'big', id: 'running-count' }, n(running)), 'running or pending'),
         h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent('phase == "Failed" || phase == "Error"') }, h('div', { class: 'big' }, n(failed)), 'failed'),
         h('a', { class: 'card', href: '#/pipelines' }, h('div', { class: 'big' }, '↑'), 'upload or run a pipeline'),
         h('a', { class: 'card', href: '#/notebooks' }, h('div', { class: 'big' }, '✎'), 'notebooks'));
-      recent.replaceChildren(h('table', {}, h('thead', {}, h('tr', {}, ['Run', 'Phase', 'Created', 'Duration'].map((c) => h('th', {}, c)))),
+      fill(recent, h('table', {}, h('thead', {}, h('tr', {}, ['Run', 'Phase', 'Created', 'Duration'].map((c) => h('th', {}, c)))),
         h('tbody', {}, rec.runs.length ? rec.runs.map((r) => h('tr', {}, h('td', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id)), h('td', {}, phase(r.phase)), h('td', {}, fmtTime(r.createdAt)), h('td', {}, fmtDuration(r.startedAt, r.finishedAt))))
           : h('tr', {}, h('td', { colspan: 4 }, 'No runs yet. Upload a pipeline and start one.')))));
-    } catch (e) { recent.replaceChildren(errorBox(e)); }
+    } catch (e) { fill(recent, errorBox(e)); }
   })();
   return h('div', {}, h('h1', {}, 'Home'), h('p', { class: 'muted' }, 'Namespace ', h('strong', {}, namespace())), counts, h('h2', {}, 'Recent runs'), recent);
 }
@@ -74,7 +74,7 @@ function initNamespace() {
   const input = document.getElementById('ns-input');
   input.value = namespace();
   const known = JSON.parse(localStorage.getItem('kiln.namespaces') || '["default"]');
-  document.getElementById('ns-list').replaceChildren(...known.map((n) => h('option', { value: n })));
+  fill(document.getElementById('ns-list'), ...known.map((n) => h('option', { value: n })));
   document.getElementById('ns-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const ns = input.value.trim() || 'default';

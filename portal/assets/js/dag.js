@@ -1,5 +1,5 @@
 // dag.js: a small layered DAG layout (longest-path layering, barycentre ordering) drawn as SVG.
-import { svg, fmtDuration } from './lib.js';
+import { svg, fill, fmtDuration } from './lib.js';
 
 const W = 184, H = 46, GX = 28, GY = 54, PAD = 16;
 
@@ -67,7 +67,8 @@ export function layout(nodes) {
  * graphNodes turns a run's engine nodes into drawable nodes: the root DAG/Steps node and step
  * groups are elided, their edges passed through, so the picture shows the tasks.
  */
-export function graphNodes(runNodes) {
+export function graphNodes(runNodes, spec) {
+  runNodes = withSpecEdges(runNodes, spec);
   const byId = new Map(runNodes.map((n) => [n.id, n]));
   const childOf = new Set(runNodes.flatMap((n) => n.children || []));
   const hidden = (n) => n.type === 'StepGroup' || ((n.type === 'DAG' || n.type === 'Steps') && !childOf.has(n.id));
@@ -78,6 +79,52 @@ export function graphNodes(runNodes) {
     return hidden(n) ? expand(n.children || [], seen) : [id];
   });
   return runNodes.filter((n) => !hidden(n)).map((n) => ({ ...n, children: expand(n.children || []) }));
+}
+
+const baseName = (n) => (n.displayName || n.name || '').replace(/\(.*\)$/, '');
+
+/**
+ * withSpecEdges adds the DAG's dependency edges between sibling task nodes. Argo links a task's
+ * node to its dependents' nodes; an engine that links every task under its DAG node (Kiln's
+ * local engine) leaves the order to the spec, so the spec's graph (from Graph on the server)
+ * supplies it. Edges that already exist are kept once.
+ */
+export function withSpecEdges(runNodes, spec) {
+  const nodes = runNodes.map((n) => ({ ...n, children: [...(n.children || [])] }));
+  if (!spec) return nodes;
+  const dags = new Map(spec.templates.filter((t) => t.kind === 'dag' || t.kind === 'steps').map((t) => [t.name, t.tasks || []]));
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  for (const p of nodes) {
+    const tasks = dags.get(p.template);
+    if (!tasks || !p.children.length) continue;
+    const byTask = new Map();
+    for (const cid of p.children) {
+      const c = byId.get(cid);
+      if (c) (byTask.get(baseName(c)) || byTask.set(baseName(c), []).get(baseName(c))).push(cid);
+    }
+    const hasUpstream = new Set();
+    for (const t of tasks) for (const d of t.depends || []) {
+      for (const from of byTask.get(d) || []) for (const to of byTask.get(t.name) || []) {
+        const f = byId.get(from);
+        if (!f.children.includes(to)) f.children.push(to);
+        hasUpstream.add(to);
+      }
+    }
+    p.children = p.children.filter((c) => !hasUpstream.has(c));
+  }
+  return nodes;
+}
+
+/** specNodes turns a spec graph's entrypoint into drawable nodes (no phases). */
+export function specNodes(spec) {
+  const t = spec.templates.find((x) => x.name === spec.entrypoint);
+  if (!t) return [];
+  const kinds = new Map(spec.templates.map((x) => [x.name, x.kind]));
+  if (!t.tasks) return [{ id: t.name, name: t.name, sub: t.kind, children: [] }];
+  const children = new Map(t.tasks.map((x) => [x.name, []]));
+  for (const x of t.tasks) for (const d of x.depends || []) children.get(d)?.push(x.name);
+  return t.tasks.map((x) => ({ id: x.name, name: x.name, children: children.get(x.name),
+    sub: `${x.template} (${kinds.get(x.template) || '?'})${x.loop ? ' · loop' : ''}${x.when ? ' · when' : ''}` }));
 }
 
 const label = (n) => n.displayName || n.name || n.id;
@@ -96,7 +143,7 @@ export function dagView(onSelect) {
     const { pos, edges, width, height } = layout(nodes);
     el.setAttribute('width', width); el.setAttribute('height', height);
     el.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    el.replaceChildren(); groups.clear();
+    fill(el, ); groups.clear();
     for (const [a, b] of edges) {
       const p = pos.get(a), q = pos.get(b);
       const x1 = p.x + W / 2, y1 = p.y + H, x2 = q.x + W / 2, y2 = q.y, my = (y1 + y2) / 2;
@@ -124,14 +171,14 @@ export function dagView(onSelect) {
     if (s !== shape) { shape = s; draw(nodes); }
     for (const n of nodes) {
       const v = groups.get(n.id);
-      const ph = n.phase || 'Pending';
+      const ph = n.sub ? 'none' : (n.phase || 'Pending');
       v.g.setAttribute('class', `dag-node phase-${ph}${n.id === selected ? ' selected' : ''}`);
       const text = label(n);
       v.name.textContent = text.length > 24 ? text.slice(0, 23) + '…' : text;
       const dur = n.startedAt ? fmtDuration(n.startedAt, n.finishedAt) : '';
-      v.sub.textContent = ph + (dur ? ' · ' + dur : '');
-      v.title.textContent = `${text} (${n.type}) ${ph}${n.message ? ': ' + n.message : ''}`;
-      v.g.setAttribute('aria-label', `${text}: ${ph}${dur ? ', ' + dur : ''}`);
+      v.sub.textContent = n.sub || ph + (dur ? ' · ' + dur : '');
+      v.title.textContent = n.sub ? `${text}: ${n.sub}` : `${text} (${n.type}) ${ph}${n.message ? ': ' + n.message : ''}`;
+      v.g.setAttribute('aria-label', n.sub ? `${text}: ${n.sub}` : `${text}: ${ph}${dur ? ', ' + dur : ''}`);
     }
   }
 

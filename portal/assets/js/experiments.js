@@ -1,6 +1,6 @@
 // experiments.js: experiments list, an experiment's runs and metric charts, sweeps, and the
 // compare page (diff table, overlaid curves, parallel coordinates).
-import { h, api, errorBox, flash, fmtTime, fmtNum, phase, limit } from './lib.js';
+import { h, fill, api, errorBox, flash, fmtTime, fmtNum, phase, limit } from './lib.js';
 import { runsTable } from './runs.js';
 import { lineChart, legend, parallelCoords } from './charts.js';
 
@@ -10,14 +10,14 @@ export function experimentsPage() {
   const err = h('div');
   const name = h('input', { id: 'exp-name', required: true });
   const form = h('form', { class: 'row', onsubmit: async (e) => {
-    e.preventDefault(); err.replaceChildren();
-    try { const x = await api('/experiments', { method: 'POST', body: { name: name.value } }); location.hash = '#/experiments/' + x.id; } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    e.preventDefault(); fill(err, );
+    try { const x = await api('/experiments', { method: 'POST', body: { name: name.value } }); location.hash = '#/experiments/' + x.id; } catch (ex) { fill(err, errorBox(ex)); }
   } }, h('label', { for: 'exp-name' }, 'New experiment'), name, h('button', { type: 'submit' }, 'Create'));
   api('/experiments', { query: { pageSize: 500 } }).then((res) => {
-    list.replaceChildren(h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Description', 'Created'].map((c) => h('th', {}, c)))),
+    fill(list, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Description', 'Created'].map((c) => h('th', {}, c)))),
       h('tbody', {}, res.experiments.length ? res.experiments.map((x) => h('tr', {}, h('td', {}, h('a', { href: '#/experiments/' + x.id }, x.name)), h('td', {}, x.description || ''), h('td', {}, fmtTime(x.createdAt))))
         : h('tr', {}, h('td', { colspan: 3 }, 'No experiments.')))));
-  }).catch((e) => list.replaceChildren(errorBox(e)));
+  }).catch((e) => fill(list, errorBox(e)));
   return h('div', {}, h('h1', {}, 'Experiments'), list, h('h2', {}, 'Create'), form, err);
 }
 
@@ -25,9 +25,9 @@ export function experimentsPage() {
 export function experimentPage(id) {
   const root = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   api('/experiments/' + id).then((x) => {
-    root.replaceChildren(h('p', {}, h('a', { href: '#/experiments' }, '← Experiments')), h('h1', {}, x.name), x.description ? h('p', {}, x.description) : '',
+    fill(root, h('p', {}, h('a', { href: '#/experiments' }, '← Experiments')), h('h1', {}, x.name), x.description ? h('p', {}, x.description) : '',
       runsTable({ experimentId: id, pageSize: 50 }), h('h2', {}, 'Sweep view'), sweep(id));
-  }).catch((e) => root.replaceChildren(errorBox(e)));
+  }).catch((e) => fill(root, errorBox(e)));
   return root;
 }
 
@@ -52,12 +52,12 @@ function sweep(experimentId) {
       const pts = [];
       all.runs.forEach((r, i) => { const m = vals[i]?.metrics?.find((x) => x.key === k); if (m) pts.push({ x: i + 1, y: m.value }); });
       const bestRun = best.runs[0];
-      out.replaceChildren(
+      fill(out, 
         bestRun ? h('p', {}, 'Best trial: ', h('a', { href: '#/runs/' + bestRun.id }, bestRun.name || bestRun.id)) : h('p', {}, 'No trials.'),
         h('figure', { class: 'card' }, h('figcaption', {}, `${k} over trials`), lineChart([{ name: k, points: pts }], { xLabel: 'trial', label: `${k} over trials` })),
         h('p', { class: 'muted' }, `Top ${best.runs.length} trials by ${k}:`),
         h('ol', {}, best.runs.map((r) => h('li', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id), ' ', phase(r.phase)))));
-    } catch (ex) { out.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(out, errorBox(ex)); }
   } }, h('label', { for: 'sweep-metric' }, 'Objective'), metric, dir, h('button', { type: 'submit' }, 'Show'));
   box.append(form, out);
   return box;
@@ -67,7 +67,7 @@ function sweep(experimentId) {
 export function comparePage(query) {
   const ids = (query.get('ids') || '').split(',').filter(Boolean);
   const root = h('div', {}, h('h1', {}, 'Compare runs'), h('p', { class: 'muted' }, 'Loading…'));
-  if (ids.length < 2) { root.replaceChildren(h('h1', {}, 'Compare runs'), h('p', {}, 'Select two or more runs in a runs table and choose Compare.')); return root; }
+  if (ids.length < 2) { fill(root, h('h1', {}, 'Compare runs'), h('p', {}, 'Select two or more runs in a runs table and choose Compare.')); return root; }
   (async () => {
     let runs, datas;
     try {
@@ -83,7 +83,7 @@ export function comparePage(query) {
     rows.unshift(['phase', runs.map((r) => r.phase)]);
     const onlyDiff = h('input', { type: 'checkbox', id: 'only-diff' });
     const table = h('div', { class: 'table-wrap' });
-    const drawTable = () => table.replaceChildren(h('table', { id: 'compare-table' },
+    const drawTable = () => fill(table, h('table', { id: 'compare-table' },
       h('thead', {}, h('tr', {}, h('th', {}, ''), runs.map((r, i) => h('th', {}, h('a', { href: '#/runs/' + r.id }, names[i]))))),
       h('tbody', {}, rows.filter(([, vs]) => !onlyDiff.checked || new Set(vs.map(String)).size > 1).map(([k, vs]) => {
         const differs = new Set(vs.map(String)).size > 1;
@@ -99,9 +99,9 @@ export function comparePage(query) {
     const smoothing = h('input', { type: 'range', id: 'compare-smooth', min: 0, max: 0.95, step: 0.05, value: 0 });
     const drawCurves = async () => {
       const k = keySel.value;
-      if (!k) { chartBox.replaceChildren(h('p', { class: 'muted' }, 'No metrics logged.')); return; }
+      if (!k) { fill(chartBox, h('p', { class: 'muted' }, 'No metrics logged.')); return; }
       const hs = await Promise.all(ids.map((id) => api(`/runs/${id}/metrics/${encodeURIComponent(k)}/history`, { query: { maxPoints: 1000 } }).catch(() => ({ metrics: [] }))));
-      chartBox.replaceChildren(lineChart(hs.map((hh, i) => ({ name: names[i], points: hh.metrics.map((m) => ({ x: m.step, y: m.value })) })),
+      fill(chartBox, lineChart(hs.map((hh, i) => ({ name: names[i], points: hh.metrics.map((m) => ({ x: m.step, y: m.value })) })),
         { width: 720, height: 300, logY: logY.checked, smoothing: Number(smoothing.value), xLabel: 'step', label: `${k} of ${names.join(', ')}` }), legend(names));
     };
     [keySel, logY, smoothing].forEach((el) => el.addEventListener('change', drawCurves));
@@ -114,7 +114,7 @@ export function comparePage(query) {
       const nums = vs.map((v) => (v === '' ? NaN : Number(v)));
       if (nums.some(Number.isFinite)) { dims.push(k.replace(/^(input|param|metric) /, '')); nums.forEach((n, i) => { pcRows[i].values[dims.at(-1)] = n; }); }
     }
-    root.replaceChildren(h('h1', {}, 'Compare runs'), h('p', {}, `${runs.length} runs.`),
+    fill(root, h('h1', {}, 'Compare runs'), h('p', {}, `${runs.length} runs.`),
       h('div', { class: 'row' }, onlyDiff, h('label', { for: 'only-diff' }, 'Only rows that differ')), table,
       h('h2', {}, 'Metric curves'), h('div', { class: 'row' }, h('label', { for: 'compare-metric' }, 'Metric'), keySel, logY, h('label', { for: 'compare-log' }, 'Log scale'),
         h('label', { for: 'compare-smooth' }, 'Smoothing'), smoothing), chartBox,

@@ -18,6 +18,13 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+/** fill replaces el's children, flattening arrays and skipping empty values as h does. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
@@ -182,7 +189,7 @@ export function tabs(panes, selected = panes[0].id) {
   function select(id) {
     buttons.forEach((b, i) => { b.setAttribute('aria-selected', String(panes[i].id === id)); b.tabIndex = panes[i].id === id ? 0 : -1; });
     body.setAttribute('aria-labelledby', 'tab-' + id);
-    body.replaceChildren(panes.find((p) => p.id === id).render());
+    fill(body, panes.find((p) => p.id === id).render());
   }
   select(selected);
   return h('div', {}, list, body);
@@ -193,4 +200,12 @@ export function parseHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [p, q] = raw.split('?');
   return { parts: p ? p.split('/').map(decodeURIComponent) : [], query: new URLSearchParams(q || '') };
+}
+
+/** specGraph asks the portal for the task graph of a compiled spec (see portal.GraphPath). */
+export async function specGraph(spec) {
+  const res = await fetch('/portal/graph', { method: 'POST', body: spec, headers: { 'Content-Type': 'application/yaml' } });
+  const data = await res.json();
+  if (!res.ok) throw new APIError(res.status, data);
+  return data;
 }

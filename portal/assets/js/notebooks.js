@@ -1,6 +1,6 @@
 // notebooks.js: notebook servers: list with status and last activity, create form, connect,
 // stop/start/delete, events and logs. It uses the notebooks API (/api/v1/notebooks/{ns}).
-import { h, api, errorBox, flash, fmtTime, phase, notebooksURL, namespace, poller } from './lib.js';
+import { h, fill, api, errorBox, flash, fmtTime, phase, notebooksURL, namespace, poller } from './lib.js';
 
 /** notebooksPage is #/notebooks. */
 export function notebooksPage() {
@@ -16,7 +16,7 @@ export function notebooksPage() {
     err, h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Create notebook')));
 
   async function create(e) {
-    e.preventDefault(); err.replaceChildren();
+    e.preventDefault(); fill(err, );
     const v = (id) => form.querySelector('#' + id).value.trim();
     const spec = { resources: {}, workspace: {} };
     if (v('nb-image')) spec.image = v('nb-image');
@@ -29,19 +29,19 @@ export function notebooksPage() {
       await api(notebooksURL(), { method: 'POST', body: { name: v('nb-name'), spec } });
       flash(`Notebook ${v('nb-name')} created.`);
       location.hash = '#/notebooks/' + encodeURIComponent(v('nb-name'));
-    } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(err, errorBox(ex)); }
   }
 
   const load = async () => {
     const res = await api(notebooksURL());
     const nbs = res.notebooks || [];
-    list.replaceChildren(h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Status', 'Last activity', 'Resources', ''].map((c) => h('th', {}, c)))),
+    fill(list, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Status', 'Last activity', 'Resources', ''].map((c) => h('th', {}, c)))),
       h('tbody', {}, nbs.length ? nbs.map((n) => h('tr', {}, h('td', {}, h('a', { href: '#/notebooks/' + encodeURIComponent(n.name) }, n.name)), h('td', {}, phase(n.status?.phase)),
         h('td', {}, fmtTime(n.status?.lastActivity)), h('td', {}, resources(n.spec)), h('td', {}, actions(n, load))))
         : h('tr', {}, h('td', { colspan: 5 }, 'No notebooks in ' + namespace() + '.')))));
     return nbs.some((n) => ['Pending', 'Starting', 'Stopping'].includes(n.status?.phase)) ? 'changed' : 'same';
   };
-  load().catch((e) => list.replaceChildren(errorBox(e)));
+  load().catch((e) => fill(list, errorBox(e)));
   poller(load, { min: 3000, max: 30000 });
   return h('div', {}, h('h1', {}, 'Notebooks'), list, h('h2', {}, 'Create a notebook'), form);
 }
@@ -67,7 +67,7 @@ export function notebookPage(name) {
   const load = async () => {
     const n = await api(notebooksURL(base));
     const logs = await api(notebooksURL(base + '/logs'), { query: { tailLines: 200 } }).catch((e) => '(logs unavailable: ' + e.message + ')');
-    root.replaceChildren(h('p', {}, h('a', { href: '#/notebooks' }, '← Notebooks')),
+    fill(root, h('p', {}, h('a', { href: '#/notebooks' }, '← Notebooks')),
       h('div', { class: 'row' }, h('h1', { class: 'grow' }, n.name, ' ', h('span', { id: 'nb-phase' }, phase(n.status?.phase))), actions(n, load)),
       h('dl', { class: 'kv' }, h('dt', {}, 'Owner'), h('dd', {}, n.owner || ''), h('dt', {}, 'Created'), h('dd', {}, fmtTime(n.createdAt)),
         h('dt', {}, 'Last activity'), h('dd', {}, fmtTime(n.status?.lastActivity)), h('dt', {}, 'Resources'), h('dd', {}, resources(n.spec) || 'defaults'),
@@ -77,7 +77,7 @@ export function notebookPage(name) {
     root.dataset.phase = n.status?.phase || '';
     return ['Pending', 'Starting', 'Stopping'].includes(n.status?.phase) ? 'changed' : 'same';
   };
-  load().catch((e) => root.replaceChildren(errorBox(e)));
+  load().catch((e) => fill(root, errorBox(e)));
   poller(load, { min: 1500, max: 15000 });
   return root;
 }

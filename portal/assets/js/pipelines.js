@@ -1,6 +1,7 @@
 // pipelines.js: pipelines list and upload, a pipeline's versions and inputs, the typed run form
 // and recurring runs.
-import { h, api, errorBox, flash, fmtTime, phase } from './lib.js';
+import { h, fill, api, errorBox, flash, fmtTime, phase, specGraph } from './lib.js';
+import { dagView, specNodes } from './dag.js';
 
 /** pipelinesPage is #/pipelines: the list and the upload form. */
 export function pipelinesPage() {
@@ -16,22 +17,22 @@ export function pipelinesPage() {
 
   async function upload(e) {
     e.preventDefault();
-    err.replaceChildren();
+    fill(err, );
     const fd = new FormData(form);
     try {
       const res = await api('/pipelines', { method: 'POST', form: fd });
       flash(`Uploaded ${res.pipeline.name} ${res.version.name}.`);
       location.hash = '#/pipelines/' + res.pipeline.id;
-    } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(err, errorBox(ex)); }
   }
 
   (async () => {
     try {
       const res = await api('/pipelines', { query: { pageSize: 200 } });
-      list.replaceChildren(h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Description'), h('th', {}, 'Created'))),
+      fill(list, h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Name'), h('th', {}, 'Description'), h('th', {}, 'Created'))),
         h('tbody', {}, res.pipelines.length ? res.pipelines.map((p) => h('tr', {}, h('td', {}, h('a', { href: '#/pipelines/' + p.id }, p.name)), h('td', {}, p.description || ''), h('td', {}, fmtTime(p.createdAt))))
           : h('tr', {}, h('td', { colspan: 3 }, 'No pipelines yet: upload one below.')))));
-    } catch (ex) { list.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(list, errorBox(ex)); }
   })();
   return h('div', {}, h('h1', {}, 'Pipelines'), list, h('h2', {}, 'Upload a pipeline'), form);
 }
@@ -43,21 +44,31 @@ export function pipelinePage(id, query) {
     let p, vs;
     try {
       [p, vs] = await Promise.all([api('/pipelines/' + encodeURIComponent(id)), api(`/pipelines/${encodeURIComponent(id)}/versions`, { query: { pageSize: 200 } })]);
-    } catch (e) { root.replaceChildren(errorBox(e)); return; }
+    } catch (e) { fill(root, errorBox(e)); return; }
     const versions = vs.versions;
     const vid = query.get('version') || versions[0]?.id;
     const v = vid ? await api('/pipeline-versions/' + vid) : null;
     const sel = h('select', { id: 'version-select', onchange: () => { location.hash = `#/pipelines/${id}?version=${sel.value}`; } },
       versions.map((x) => h('option', { value: x.id, selected: x.id === vid }, `${x.name} (${fmtTime(x.createdAt)})`)));
-    root.replaceChildren(
+    fill(root, 
       h('p', {}, h('a', { href: '#/pipelines' }, '← Pipelines')),
       h('h1', {}, p.name), p.description ? h('p', {}, p.description) : '',
       h('div', { class: 'row' }, h('label', { for: 'version-select' }, 'Version'), sel),
-      v ? [h('h2', {}, 'Inputs'), paramsTable(v.parameters), h('h2', {}, 'Create a run'), runForm(v),
+      v ? [h('h2', {}, 'Graph'), specView(v.spec), h('h2', {}, 'Inputs'), paramsTable(v.parameters), h('h2', {}, 'Create a run'), runForm(v),
         h('h2', {}, 'Recurring runs'), recurring(v), h('h2', {}, 'Upload a new version'), versionForm(p),
         h('details', {}, h('summary', {}, 'Compiled spec'), h('pre', {}, v.spec))] : h('p', {}, 'No versions.'));
   })();
   return root;
+}
+
+function specView(spec) {
+  const box = h('div', { class: 'graph', id: 'pipeline-graph' }, h('p', { class: 'muted' }, 'Loading graph…'));
+  specGraph(spec).then((g) => {
+    const view = dagView(() => {});
+    fill(box, view.el);
+    view.update(specNodes(g));
+  }).catch((e) => fill(box, errorBox(e)));
+  return box;
 }
 
 function paramsTable(ps) {
@@ -101,18 +112,18 @@ function runForm(v) {
   api('/experiments', { query: { pageSize: 200 } }).then((r) => r.experiments.forEach((e) => exp.append(h('option', { value: e.id }, e.name)))).catch(() => {});
   const form = h('form', { class: 'stack', id: 'run-form', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
-    err.replaceChildren();
+    fill(err, );
     const parameters = {}, problems = [];
     for (const i of inputs) {
       const [val, bad] = i.read();
       if (bad) problems.push({ field: 'parameters.' + i.name, message: bad });
       else if (val !== '') parameters[i.name] = val;
     }
-    if (problems.length) { err.replaceChildren(errorBox({ message: 'Some inputs are not valid:', details: problems })); return; }
+    if (problems.length) { fill(err, errorBox({ message: 'Some inputs are not valid:', details: problems })); return; }
     try {
       const run = await api('/runs', { method: 'POST', body: { name: name.value || undefined, pipelineVersionId: v.id, experimentId: exp.value || undefined, parameters } });
       location.hash = '#/runs/' + run.id;
-    } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(err, errorBox(ex)); }
   } },
   h('div', { class: 'field' }, h('label', { for: 'run-name' }, 'Run name'), name),
   h('div', { class: 'field' }, h('label', { for: 'run-experiment' }, 'Experiment'), exp),
@@ -126,7 +137,7 @@ function recurring(v) {
   const load = async () => {
     const res = await api('/recurring-runs', { query: { pageSize: 200 } });
     const mine = res.recurringRuns.filter((r) => r.pipelineVersionId === v.id);
-    list.replaceChildren(mine.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Schedule', 'Enabled', 'Last run', ''].map((c) => h('th', {}, c)))),
+    fill(list, mine.length ? h('div', { class: 'table-wrap' }, h('table', {}, h('thead', {}, h('tr', {}, ['Name', 'Schedule', 'Enabled', 'Last run', ''].map((c) => h('th', {}, c)))),
       h('tbody', {}, mine.map((r) => h('tr', {}, h('td', {}, r.name), h('td', {}, r.cron ? `cron ${r.cron}${r.timeZone ? ' ' + r.timeZone : ''}` : 'every ' + r.interval),
         h('td', {}, r.enabled ? 'yes' : 'no'), h('td', {}, fmtTime(r.lastRunAt)),
         h('td', {}, h('button', { onclick: async () => { await api(`/recurring-runs/${r.id}/${r.enabled ? 'disable' : 'enable'}`, { method: 'POST' }); load(); } }, r.enabled ? 'Disable' : 'Enable'), ' ',
@@ -136,15 +147,15 @@ function recurring(v) {
   const rname = h('input', { id: 'rr-name', required: true });
   const sched = h('input', { id: 'rr-schedule', placeholder: '0 * * * *  or  1h30m', required: true });
   const form = h('form', { class: 'row', onsubmit: async (e) => {
-    e.preventDefault(); err.replaceChildren();
+    e.preventDefault(); fill(err, );
     const s = sched.value.trim();
     const isCron = s.split(/\s+/).length === 5;
     try {
       await api('/recurring-runs', { method: 'POST', body: { name: rname.value, pipelineVersionId: v.id, enabled: true, ...(isCron ? { cron: s } : { interval: s }) } });
       flash('Recurring run created.'); load();
-    } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(err, errorBox(ex)); }
   } }, h('label', { for: 'rr-name' }, 'Name'), rname, h('label', { for: 'rr-schedule' }, 'Cron or interval'), sched, h('button', { type: 'submit' }, 'Create'));
-  load().catch((e) => list.replaceChildren(errorBox(e)));
+  load().catch((e) => fill(list, errorBox(e)));
   box.append(list, form, err);
   return box;
 }
@@ -152,11 +163,11 @@ function recurring(v) {
 function versionForm(p) {
   const err = h('div');
   const form = h('form', { class: 'stack', onsubmit: async (e) => {
-    e.preventDefault(); err.replaceChildren();
+    e.preventDefault(); fill(err, );
     try {
       const v = await api(`/pipelines/${p.id}/versions`, { method: 'POST', form: new FormData(form) });
       location.hash = `#/pipelines/${p.id}?version=${v.id}`;
-    } catch (ex) { err.replaceChildren(errorBox(ex)); }
+    } catch (ex) { fill(err, errorBox(ex)); }
   } },
   h('div', { class: 'field' }, h('label', { for: 'ver-name' }, 'Version name'), h('input', { id: 'ver-name', name: 'versionName', required: true })),
   h('div', { class: 'field' }, h('label', { for: 'ver-file' }, 'Compiled pipeline'), h('input', { id: 'ver-file', name: 'spec', type: 'file', required: true })),

@@ -1,6 +1,6 @@
 // runs.js: the runs table (server-paginated, sortable, CEL-filtered, chosen columns, bulk
 // actions) and the run page (live DAG, node side panel with logs, params and metric charts).
-import { h, api, url, errorBox, flash, phase, fmtTime, fmtDuration, fmtNum, terminal, poller, limit, namespace } from './lib.js';
+import { h, fill, api, url, specGraph, errorBox, flash, phase, fmtTime, fmtDuration, fmtNum, terminal, poller, limit, namespace } from './lib.js';
 import { dagView, graphNodes } from './dag.js';
 import { lineChart, legend } from './charts.js';
 
@@ -39,15 +39,16 @@ export function runsTable(opts = {}) {
   }
 
   async function load() {
-    errSlot.replaceChildren();
+    fill(errSlot, );
     status.textContent = 'Loading…';
     const t0 = performance.now();
     let res;
     try {
       res = await api('/runs', { query: { filter: st.filter, orderBy: st.orderBy, pageSize: opts.pageSize || 50, pageToken: st.tokens[st.page], view: st.view, experimentId: opts.experimentId } });
     } catch (e) {
-      errSlot.replaceChildren(errorBox(e));
+      fill(errSlot, errorBox(e));
       status.textContent = '';
+      delete root.dataset.loading;
       return;
     }
     if (st.tokens.length === st.page + 1 && res.nextPageToken) st.tokens.push(res.nextPageToken);
@@ -62,7 +63,7 @@ export function runsTable(opts = {}) {
     }
     render(res.runs, cols, data);
     status.textContent = `${res.runs.length} runs on page ${st.page + 1}${res.nextPageToken ? '' : ' (last page)'} · ${Math.round(performance.now() - t0)} ms`;
-    root.dataset.loaded = String(Date.now());
+    delete root.dataset.loading;
   }
 
   function sortButton(label, field) {
@@ -95,9 +96,9 @@ export function runsTable(opts = {}) {
       h('td', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id)), h('td', {}, phase(r.phase)),
       h('td', {}, fmtTime(r.createdAt)), h('td', {}, fmtTime(r.startedAt)), h('td', {}, fmtDuration(r.startedAt, r.finishedAt)),
       cols.map((c) => cell(r, c, data))));
-    tableSlot.replaceChildren(h('table', {}, h('caption', { class: 'muted', style: 'text-align:left;padding:4px' }, opts.experimentId ? 'Runs of this experiment' : 'Runs in namespace ' + namespace()),
+    fill(tableSlot, h('table', {}, h('caption', { class: 'muted', style: 'text-align:left;padding:4px' }, opts.experimentId ? 'Runs of this experiment' : 'Runs in namespace ' + namespace()),
       h('thead', {}, head), h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: 6 + cols.length }, 'No runs match.')))));
-    pager.replaceChildren(
+    fill(pager, 
       h('button', { type: 'button', disabled: st.page === 0, onclick: () => { st.page--; load(); } }, '← Previous'),
       h('span', {}, 'Page ' + (st.page + 1)),
       h('button', { type: 'button', disabled: st.tokens.length <= st.page + 1, onclick: () => { st.page++; load(); } }, 'Next →'));
@@ -112,7 +113,7 @@ export function runsTable(opts = {}) {
       flash(`${label}: ${ids.length - bad.length} done${bad.length ? `, ${bad.length} failed (${bad[0].message})` : ''}`);
       st.selected.clear(); load();
     } }, `${label} (${ids.length})`);
-    bulk.replaceChildren(act('Cancel', 'cancel', 'danger'), act('Archive', 'archive'), act('Restore', 'unarchive'),
+    fill(bulk, act('Cancel', 'cancel', 'danger'), act('Archive', 'archive'), act('Restore', 'unarchive'),
       h('a', { class: 'button', href: '#/compare?ids=' + ids.join(','), 'aria-disabled': String(ids.length < 2), onclick: (e) => { if (ids.length < 2) { e.preventDefault(); flash('Select at least two runs to compare.'); } } }, `Compare (${ids.length})`));
   }
 
@@ -132,7 +133,7 @@ export function runPage(id) {
   const graph = h('div', { class: 'graph' });
   const side = h('aside', { class: 'panel', 'aria-label': 'Node details' }, h('p', { class: 'muted' }, 'Select a node to see its inputs, outputs and logs.'));
   const below = h('div');
-  let run = null, nodes = [], selectedNode = null, logCtl = null;
+  let run = null, nodes = [], selectedNode = null, logCtl = null, spec = undefined;
   const dag = dagView((nid) => showNode(nid));
   graph.append(dag.el);
   root.append(head, h('div', { class: 'layout-run' }, graph, side), below);
@@ -143,10 +144,15 @@ export function runPage(id) {
     const changed = sig !== fetchRun.sig;
     fetchRun.sig = sig;
     run = r;
-    nodes = graphNodes(r.nodes || []);
+    if (spec === undefined) {
+      spec = null;
+      // The spec's task graph orders tasks that the engine reports only under their DAG node.
+      if (r.pipelineVersionId) spec = await api('/pipeline-versions/' + r.pipelineVersionId).then((v) => specGraph(v.spec)).catch(() => null);
+    }
+    nodes = graphNodes(r.nodes || [], spec);
     renderHead();
     dag.update(nodes);
-    if (!nodes.length) graph.replaceChildren(h('p', { class: 'muted', style: 'padding:12px' }, run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.'), dag.el);
+    if (!nodes.length) fill(graph, h('p', { class: 'muted', style: 'padding:12px' }, run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.'), dag.el);
     if (selectedNode && changed) showNode(selectedNode, true);
     root.dataset.phase = r.phase;
     return changed;
@@ -157,7 +163,7 @@ export function runPage(id) {
     if (!terminal(run.phase)) actions.push(h('button', { class: 'danger', onclick: () => act('cancel') }, 'Cancel'));
     if (['Failed', 'Error', 'Cancelled'].includes(run.phase)) actions.push(h('button', { onclick: () => act('retry') }, 'Retry'));
     actions.push(h('button', { onclick: () => act(run.archived ? 'unarchive' : 'archive') }, run.archived ? 'Restore' : 'Archive'));
-    head.replaceChildren(
+    fill(head, 
       h('p', {}, h('a', { href: '#/runs' }, '← Runs'), run.experimentId ? [' · ', h('a', { href: '#/experiments/' + run.experimentId }, 'Experiment')] : '',
         run.pipelineId ? [' · ', h('a', { href: '#/pipelines/' + run.pipelineId }, 'Pipeline')] : ''),
       h('div', { class: 'row' }, h('h1', { class: 'grow' }, run.name || run.id, ' ', h('span', { id: 'run-phase' }, phase(run.phase))), actions),
@@ -187,7 +193,7 @@ export function runPage(id) {
       return;
     }
     side.dataset.node = nid;
-    side.replaceChildren(h('h2', {}, n.displayName || n.name), nodeStatus(n), jsonBlock('Inputs', n.inputs, 'node-inputs'),
+    fill(side, h('h2', {}, n.displayName || n.name), nodeStatus(n), jsonBlock('Inputs', n.inputs, 'node-inputs'),
       jsonBlock('Outputs', n.outputs, 'node-outputs'), h('h3', {}, 'Logs'), logs);
     if (n.type === 'Pod') streamLogs(n, logs);
     else logs.textContent = '(no logs: a ' + n.type + ' node runs no process)';
@@ -232,11 +238,11 @@ export function runPage(id) {
     let data, arts;
     try {
       [data, arts] = await Promise.all([api(`/runs/${id}/data`), api('/artifacts', { query: { runId: id, pageSize: 200 } })]);
-    } catch (e) { below.replaceChildren(errorBox(e)); return; }
+    } catch (e) { fill(below, errorBox(e)); return; }
     const params = Object.entries(run.parameters || {});
     const metricKeys = [...new Set(data.metrics.map((m) => m.key))];
     const charts = h('div', { class: 'cards' });
-    below.replaceChildren(
+    fill(below, 
       h('h2', {}, 'Pipeline inputs'), params.length ? kvTable(params) : h('p', { class: 'muted' }, 'None.'),
       h('h2', {}, 'Logged params'), data.params.length ? kvTable(data.params.map((p) => [p.key, p.value])) : h('p', { class: 'muted' }, 'None.'),
       h('h2', {}, 'Metrics'), data.metrics.length ? kvTable(data.metrics.map((m) => [m.key, fmtNum(m.value) + ' (step ' + m.step + ')'])) : h('p', { class: 'muted' }, 'None.'),
@@ -250,7 +256,7 @@ export function runPage(id) {
   }
 
   (async () => {
-    try { await fetchRun(); } catch (e) { root.replaceChildren(errorBox(e)); return; }
+    try { await fetchRun(); } catch (e) { fill(root, errorBox(e)); return; }
     if (!terminal(run.phase)) startPolling();
     loadData();
   })();

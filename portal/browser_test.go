@@ -1,0 +1,240 @@
+package portal_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kilnml/kiln/backend/api"
+)
+
+// diamondSpec is a four-task DAG (prepare → train, evaluate → report) whose container steps run
+// as host processes in the local engine; prepare sleeps so the page sees it Running.
+const diamondSpec = `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: diamond-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - name: message
+      value: hello
+    - name: epochs
+      value: "3"
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: prepare
+        template: say
+        arguments:
+          parameters: [{name: text, value: "prepare {{workflow.parameters.message}}"}, {name: pause, value: "4"}]
+      - name: train
+        template: say
+        dependencies: [prepare]
+        arguments:
+          parameters: [{name: text, value: "train x{{workflow.parameters.epochs}}"}, {name: pause, value: "0"}]
+      - name: evaluate
+        template: say
+        dependencies: [prepare]
+        arguments:
+          parameters: [{name: text, value: "evaluate"}, {name: pause, value: "0"}]
+      - name: report
+        template: say
+        dependencies: [train, evaluate]
+        arguments:
+          parameters: [{name: text, value: "report {{workflow.parameters.message}}"}, {name: pause, value: "0"}]
+  - name: say
+    inputs:
+      parameters:
+      - name: text
+      - name: pause
+    script:
+      image: alpine
+      command: [sh]
+      source: |
+        sleep {{inputs.parameters.pause}}
+        echo "said {{inputs.parameters.text}}"
+`
+
+// TestPortalEndToEnd drives the portal in headless Chromium against the real embedded server:
+// upload a pipeline, run it from the typed form, watch the DAG reach Succeeded, read a node's
+// logs, compare two runs, create and open a notebook; screenshots of every page are saved.
+func TestPortalEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	_, jupyterErr := lookJupyter()
+	e := newPortalEnv(t, jupyterErr == nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	specFile := filepath.Join(t.TempDir(), "diamond.yaml")
+	if err := os.WriteFile(specFile, []byte(diamondSpec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exp, err := e.c.CreateExperiment(ctx, api.CreateExperimentRequest{Name: "tuning"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Home, then Pipelines: upload the compiled YAML through the form.
+	b.do("open home", 20*time.Second, chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(css("#running-count")))
+	b.shot("01-home-empty")
+	b.do("upload pipeline", 30*time.Second,
+		chromedp.Navigate(e.url+"/#/pipelines"),
+		chromedp.WaitVisible(css("#upload-form")),
+		chromedp.SendKeys(css("#up-name"), "diamond"),
+		chromedp.SendKeys(css("#up-desc"), "four tasks in a diamond"),
+		chromedp.SetUploadFiles(css("#up-file"), []string{specFile}),
+		chromedp.Click(css("#upload-form button[type=submit]")),
+		chromedp.WaitVisible(css("#run-form")),
+	)
+	if got := eval[string](b, `document.querySelector('#param-epochs').type`); got != "number" {
+		t.Errorf("epochs input type = %q, want number (typed from the default)", got)
+	}
+	b.shot("02-pipeline")
+
+	// A wrong type is refused in the browser with the field named.
+	b.do("invalid input", 10*time.Second,
+		chromedp.SetValue(css("#param-epochs"), ""),
+		chromedp.SendKeys(css("#run-name"), "first"),
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#param-epochs'); s.type = 'text'; s.value = 'many'; })()`),
+		chromedp.Click(css("#run-form button[type=submit]")),
+		waitJS(`document.querySelector('#run-form .error')?.textContent.includes('parameters.epochs')`),
+	)
+	b.shot("03-run-form-error")
+
+	// Start the run with a typed form, then watch the graph.
+	b.do("start run", 30*time.Second,
+		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#param-epochs'); s.type = 'number'; s.value = '5'; })()`),
+		chromedp.SetValue(css("#param-message"), "from the portal"),
+		chromedp.SetValue(css("#run-experiment"), exp.ID),
+		chromedp.Click(css("#run-form button[type=submit]")),
+		waitJS(`location.hash.startsWith('#/runs/')`),
+	)
+	firstID := strings.TrimPrefix(eval[string](b, `location.hash`), "#/runs/")
+	// The engine reports tasks as they become ready: prepare runs alone first.
+	b.do("see prepare running", 20*time.Second, waitJS(`document.querySelector('.dag-node.phase-Running[aria-label^="prepare"]')`))
+	b.shot("04-run-live")
+	b.do("run succeeds", 90*time.Second, waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Succeeded'`),
+		waitJS(`document.querySelectorAll('.dag-node.phase-Succeeded').length === 4`))
+	// Layers: prepare above train/evaluate above report.
+	ys := eval[map[string]float64](b, `Object.fromEntries([...document.querySelectorAll('.dag-node')].map(g => [g.querySelector('text').textContent, g.transform.baseVal[0].matrix.f]))`)
+	if !(ys["prepare"] < ys["train"] && ys["train"] == ys["evaluate"] && ys["evaluate"] < ys["report"]) {
+		t.Errorf("node rows = %v, want prepare < train = evaluate < report", ys)
+	}
+	// Open the report node with the keyboard and read its logs.
+	b.do("open node logs", 20*time.Second,
+		chromedp.Focus(css(`.dag-node[aria-label^="report"]`)),
+		chromedp.KeyEvent("\r"),
+		waitJS(`document.querySelector('#node-logs')?.textContent.includes('said report from the portal')`),
+	)
+	b.shot("05-run-succeeded-logs")
+	if got := eval[string](b, `document.querySelector('.node-outputs')?.textContent || ''`); got == "" {
+		t.Error("node side panel shows no outputs section")
+	}
+
+	// A second run through the API (as the CLI would), metrics logged on both, then compare
+	// them by selecting both rows in the runs table.
+	second, err := e.c.CreateRun(ctx, api.CreateRunRequest{Name: "second", ExperimentID: exp.ID, PipelineVersionID: mustVersion(t, e)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.WaitRun(ctx, second.ID, 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{firstID, second.ID} {
+		var ms []api.Metric
+		for s := range 50 {
+			ms = append(ms, api.Metric{Key: "loss", Value: 1 / float64(s+1+i*3), Step: int64(s)})
+		}
+		if err := e.c.LogBatch(ctx, id, api.LogBatchRequest{Params: []api.Param{{Key: "lr", Value: []string{"0.1", "0.01"}[i]}}, Metrics: ms}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.do("runs table", 20*time.Second,
+		chromedp.Navigate(e.url+"/#/runs"),
+		waitJS(`document.querySelectorAll('tr[data-run]').length === 2`),
+		chromedp.SetValue(css("#run-columns"), "params.lr, metrics.loss, params.message"),
+		chromedp.Click(css(".runs-table form button[type=submit]")),
+		waitJS(`!document.querySelector('.runs-table').dataset.loading && [...document.querySelectorAll('th')].some(th => th.textContent.includes('metrics.loss')) && document.querySelector('tr[data-run] td.num')?.textContent !== ''`),
+	)
+	b.shot("06-runs-table")
+	// A filter the API rejects shows its message.
+	b.do("bad filter", 10*time.Second,
+		chromedp.SetValue(css("#run-filter"), `metrics.loss >`),
+		chromedp.Click(css(".runs-table form button[type=submit]")),
+		waitJS(`document.querySelector('.runs-table .error')?.textContent.includes('filter')`),
+	)
+	b.shot("07-runs-filter-error")
+	b.do("filter and compare", 20*time.Second,
+		chromedp.SetValue(css("#run-filter"), `metrics.loss < 2`),
+		chromedp.Click(css(".runs-table form button[type=submit]")),
+		waitJS(`!document.querySelector('.runs-table').dataset.loading && !document.querySelector('.runs-table .error') && document.querySelectorAll('tr[data-run]').length === 2`),
+		chromedp.Click(css(`tr[data-run="`+firstID+`"] input[type=checkbox]`)),
+		chromedp.Click(css(`tr[data-run="`+second.ID+`"] input[type=checkbox]`)),
+		chromedp.Click(css(`a[href^="#/compare?ids="]`)),
+		waitJS(`document.querySelector('main > div')?.dataset.loaded === 'true'`),
+	)
+	if got := eval[string](b, `document.querySelector('#compare-table').textContent`); !strings.Contains(got, "param lr (differs)") {
+		t.Errorf("compare table does not flag lr as differing: %q", got)
+	}
+	if n := eval[int](b, `document.querySelectorAll('.chart path.series').length`); n != 2 {
+		t.Errorf("overlaid curves: %d series, want 2", n)
+	}
+	b.shot("08-compare")
+	b.do("experiment page", 20*time.Second, chromedp.Navigate(e.url+"/#/experiments/"+exp.ID),
+		waitJS(`document.querySelectorAll('tr[data-run]').length === 2`),
+		chromedp.SendKeys(css("#sweep-metric"), "loss"),
+		chromedp.Click(css(`form:has(#sweep-metric) button`)),
+		waitJS(`document.body.textContent.includes('Best trial')`))
+	b.shot("09-experiment")
+	b.do("home with runs", 20*time.Second, chromedp.Navigate(e.url+"/#/"), waitJS(`document.querySelectorAll('main tbody tr a').length === 2`))
+	b.shot("10-home")
+	b.do("models", 20*time.Second, chromedp.Navigate(e.url+"/#/models"), waitJS(`document.querySelector('main table')`))
+	b.shot("11-models")
+
+	// Narrow window: the run page stacks the graph over the side panel.
+	b.do("narrow run page", 30*time.Second,
+		chromedp.EmulateViewport(480, 900),
+		chromedp.Navigate(e.url+"/#/runs/"+firstID),
+		waitJS(`document.querySelectorAll('.dag-node').length === 4`),
+	)
+	b.shot("12-run-narrow")
+	b.do("wide again", 10*time.Second, chromedp.EmulateViewport(1280, 900))
+
+	t.Run("notebook", func(t *testing.T) {
+		if jupyterErr != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal(jupyterErr)
+			}
+			t.Skip(jupyterErr)
+		}
+		b.t = t
+		defer func() { b.t = t }()
+		b.do("create notebook", 90*time.Second,
+			chromedp.Navigate(e.url+"/#/notebooks"),
+			chromedp.WaitVisible(css("#notebook-form")),
+			chromedp.SendKeys(css("#nb-name"), "scratch"),
+			chromedp.SendKeys(css("#nb-cpu"), "1"),
+			chromedp.SendKeys(css("#nb-memory"), "1Gi"),
+			chromedp.SendKeys(css("#nb-idle"), "30m"),
+			chromedp.Click(css("#notebook-form button[type=submit]")),
+			waitJS(`location.hash === '#/notebooks/scratch'`),
+			waitJS(`document.querySelector('main > div')?.dataset.phase === 'Running'`),
+		)
+		b.shot("13-notebook")
+		href := eval[string](b, `[...document.querySelectorAll('a.button')].find(a => a.textContent === 'Connect').getAttribute('href')`)
+		b.do("open notebook", 60*time.Second, chromedp.Navigate(e.url+href), waitJS(`document.title.includes('Jupyter') || document.title.includes('Home') || document.title.includes('Tree')`))
+		b.shot("14-jupyter")
+		b.do("list notebooks", 20*time.Second, chromedp.Navigate(e.url+"/#/notebooks"), waitJS(`document.querySelector('main tbody tr .phase-Running')`))
+		b.shot("15-notebooks")
+	})
+}

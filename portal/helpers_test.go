@@ -1,0 +1,37 @@
+package portal_test
+
+import (
+	"context"
+	"errors"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/kilnml/kiln/backend/client"
+)
+
+// lookJupyter reports whether the local notebook spawner can start Jupyter.
+func lookJupyter() (string, error) {
+	for _, n := range []string{"jupyter-lab", "jupyter-notebook"} {
+		if p, err := exec.LookPath(n); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("jupyter not found: install the Debian package jupyter-notebook for the notebook steps")
+}
+
+// mustVersion returns the ID of the newest version of the only pipeline.
+func mustVersion(t *testing.T, e *portalEnv) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ps, err := e.c.ListPipelines(ctx, client.PageOptions{})
+	if err != nil || len(ps.Pipelines) == 0 {
+		t.Fatalf("pipelines: %v %v", ps, err)
+	}
+	vs, err := e.c.ListPipelineVersions(ctx, ps.Pipelines[0].ID, client.PageOptions{})
+	if err != nil || len(vs.Versions) == 0 {
+		t.Fatalf("versions: %v %v", vs, err)
+	}
+	return vs.Versions[0].ID
+}

@@ -134,6 +134,15 @@ func (h *Handler) authenticate(r *http.Request) (string, error) {
 	return t.User, nil
 }
 
+// Authenticate returns the user of r's bearer token, or LocalUser when authentication is
+// disabled.
+func (h *Handler) Authenticate(r *http.Request) (string, error) {
+	if h.noAuth {
+		return LocalUser, nil
+	}
+	return h.authenticate(r)
+}
+
 // HashToken returns the hex SHA-256 of a bearer token, the form the store keeps.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))

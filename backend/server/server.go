@@ -10,6 +10,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,9 +43,21 @@ type Authorizer interface {
 }
 
 // Mount is an extra handler served under Pattern (a ServeMux pattern such as "/api/2.0/mlflow/").
+// When the server has tokens, requests reach the handler only with a valid bearer token; the
+// handler checks namespaces itself through the Authorizer it is given.
 type Mount struct {
 	Pattern string
 	Handler HandlerFactory
+}
+
+// MountFunc adapts a constructor of the shape NewHandler(store.Store, *slog.Logger) http.Handler
+// (the MLflow-compatible API's) to a Mount:
+//
+//	cfg.Mounts = append(cfg.Mounts, server.MountFunc("/api/2.0/mlflow/", mlflow.NewHandler))
+func MountFunc[H http.Handler](pattern string, newHandler func(store.Store, *slog.Logger) H) Mount {
+	return Mount{Pattern: pattern, Handler: func(st store.Store, log *slog.Logger, _ Authorizer) http.Handler {
+		return newHandler(st, log)
+	}}
 }
 
 // Config configures a Server. The zero value is the embedded default: SQLite and runs under
@@ -197,7 +210,11 @@ func (s *Server) open(ctx context.Context) error {
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
 	for _, m := range cfg.Mounts {
-		mux.Handle(m.Pattern, m.Handler(s.st, s.log.With("component", strings.Trim(m.Pattern, "/")), h))
+		mh := m.Handler(s.st, s.log.With("component", strings.Trim(m.Pattern, "/")), h)
+		if cfg.TokensFile != "" {
+			mh = requireToken(h, mh)
+		}
+		mux.Handle(m.Pattern, mh)
 	}
 	bgCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
@@ -229,6 +246,20 @@ func (s *Server) open(ctx context.Context) error {
 	s.handler = s.metrics.middleware(s.log, mux)
 	s.ready.Store(true)
 	return nil
+}
+
+// requireToken answers 401 to requests without a valid bearer token.
+func requireToken(h *api.Handler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.Authenticate(r); err != nil {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kiln"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(api.ErrorResponse{Error: api.ErrorBody{Code: api.CodeUnauthenticated, Message: err.Error()}})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kilnml/kiln/compiler"
 	"github.com/kilnml/kiln/components/ml/dataset"
+	mlpre "github.com/kilnml/kiln/components/ml/preprocess"
 	"github.com/kilnml/kiln/components/register"
 	"github.com/kilnml/kiln/kilntest"
 	"github.com/kilnml/kiln/serving"
@@ -112,23 +113,28 @@ func TestFlagship(t *testing.T) {
 	hs := &http.Server{Handler: srv}
 	go hs.Serve(ln)
 	defer hs.Close()
+	// The split is seeded: recompute it to get the held-out test rows the pipeline scored.
 	full, err := dataset.ReadFile(ctx, dataPath, "", dataset.CSVOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := []int{0, 1, 19, 20} // malignant, malignant, benign, benign in the data set's order
-	req := serving.InferRequest{ID: "t1"}
-	for _, f := range m.Model.Features {
-		vals, err := full.Floats(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var data []any
-		for _, r := range rows {
-			data = append(data, vals[r])
-		}
-		req.Inputs = append(req.Inputs, serving.Tensor{Name: f, Shape: []int{len(rows)}, Datatype: "FP64", Data: data})
+	_, _, test, err := mlpre.Split(full, mlpre.SplitConfig{Train: 0.6, Validation: 0.2, Test: 0.2, Seed: 7, Stratify: "diagnosis"})
+	if err != nil {
+		t.Fatal(err)
 	}
+	x, err := test.Matrix(m.Model.Features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flat []any
+	for _, row := range x {
+		for _, v := range row {
+			flat = append(flat, v)
+		}
+	}
+	req := serving.InferRequest{ID: "t1", Inputs: []serving.Tensor{
+		{Name: "input-0", Shape: []int{len(x), len(m.Model.Features)}, Datatype: "FP64", Data: flat},
+	}}
 	body, _ := json.Marshal(req)
 	resp, err := http.Post("http://"+ln.Addr().String()+"/v2/models/breast-cancer/infer", "application/json", bytes.NewReader(body))
 	if err != nil {
@@ -142,22 +148,23 @@ func TestFlagship(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&ir); err != nil {
 		t.Fatal(err)
 	}
-	labels, _ := full.Strings("diagnosis")
-	var want []any
-	for _, r := range rows {
-		want = append(want, labels[r])
+	if len(ir.Outputs) == 0 || ir.Outputs[0].Name != "label" || len(ir.Outputs[0].Data) != len(x) {
+		t.Fatalf("infer outputs %+v, want %d labels first", ir.Outputs, len(x))
 	}
-	if len(ir.Outputs) == 0 || ir.Outputs[0].Name != "label" {
-		t.Fatalf("outputs %+v", ir.Outputs)
+	labels, err := test.Strings("diagnosis")
+	if err != nil {
+		t.Fatal(err)
 	}
-	got := ir.Outputs[0].Data
-	if len(got) != len(want) {
-		t.Fatalf("labels %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("row %d: predicted %v, want %v", rows[i], got[i], want[i])
+	correct := 0
+	for i, l := range ir.Outputs[0].Data {
+		if l == labels[i] {
+			correct++
 		}
+	}
+	// The served model is the registered one and applies its own preprocessing, so it scores
+	// exactly as the evaluate step did.
+	if got := float64(correct) / float64(len(labels)); got != metrics["accuracy"] {
+		t.Errorf("served accuracy on the test split %.4f, evaluate step %.4f", got, metrics["accuracy"])
 	}
 }
 

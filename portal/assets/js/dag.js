@@ -143,7 +143,7 @@ export function dagView(onSelect) {
     const { pos, edges, width, height } = layout(nodes);
     el.setAttribute('width', width); el.setAttribute('height', height);
     el.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    fill(el, ); groups.clear();
+    fill(el); groups.clear();
     for (const [a, b] of edges) {
       const p = pos.get(a), q = pos.get(b);
       const x1 = p.x + W / 2, y1 = p.y + H, x2 = q.x + W / 2, y2 = q.y, my = (y1 + y2) / 2;

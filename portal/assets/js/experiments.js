@@ -10,7 +10,7 @@ export function experimentsPage() {
   const err = h('div');
   const name = h('input', { id: 'exp-name', required: true });
   const form = h('form', { class: 'row', onsubmit: async (e) => {
-    e.preventDefault(); fill(err, );
+    e.preventDefault(); fill(err);
     try { const x = await api('/experiments', { method: 'POST', body: { name: name.value } }); location.hash = '#/experiments/' + x.id; } catch (ex) { fill(err, errorBox(ex)); }
   } }, h('label', { for: 'exp-name' }, 'New experiment'), name, h('button', { type: 'submit' }, 'Create'));
   api('/experiments', { query: { pageSize: 500 } }).then((res) => {

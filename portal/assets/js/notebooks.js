@@ -16,7 +16,7 @@ export function notebooksPage() {
     err, h('div', {}, h('button', { type: 'submit', class: 'primary' }, 'Create notebook')));
 
   async function create(e) {
-    e.preventDefault(); fill(err, );
+    e.preventDefault(); fill(err);
     const v = (id) => form.querySelector('#' + id).value.trim();
     const spec = { resources: {}, workspace: {} };
     if (v('nb-image')) spec.image = v('nb-image');

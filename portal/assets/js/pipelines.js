@@ -17,7 +17,7 @@ export function pipelinesPage() {
 
   async function upload(e) {
     e.preventDefault();
-    fill(err, );
+    fill(err);
     const fd = new FormData(form);
     try {
       const res = await api('/pipelines', { method: 'POST', form: fd });
@@ -112,7 +112,7 @@ function runForm(v) {
   api('/experiments', { query: { pageSize: 200 } }).then((r) => r.experiments.forEach((e) => exp.append(h('option', { value: e.id }, e.name)))).catch(() => {});
   const form = h('form', { class: 'stack', id: 'run-form', novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
-    fill(err, );
+    fill(err);
     const parameters = {}, problems = [];
     for (const i of inputs) {
       const [val, bad] = i.read();
@@ -147,7 +147,7 @@ function recurring(v) {
   const rname = h('input', { id: 'rr-name', required: true });
   const sched = h('input', { id: 'rr-schedule', placeholder: '0 * * * *  or  1h30m', required: true });
   const form = h('form', { class: 'row', onsubmit: async (e) => {
-    e.preventDefault(); fill(err, );
+    e.preventDefault(); fill(err);
     const s = sched.value.trim();
     const isCron = s.split(/\s+/).length === 5;
     try {
@@ -163,7 +163,7 @@ function recurring(v) {
 function versionForm(p) {
   const err = h('div');
   const form = h('form', { class: 'stack', onsubmit: async (e) => {
-    e.preventDefault(); fill(err, );
+    e.preventDefault(); fill(err);
     try {
       const v = await api(`/pipelines/${p.id}/versions`, { method: 'POST', form: new FormData(form) });
       location.hash = `#/pipelines/${p.id}?version=${v.id}`;

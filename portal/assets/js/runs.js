@@ -39,7 +39,8 @@ export function runsTable(opts = {}) {
   }
 
   async function load() {
-    fill(errSlot, );
+    fill(errSlot);
+    root.dataset.loading = 'true';
     status.textContent = 'Loading…';
     const t0 = performance.now();
     let res;

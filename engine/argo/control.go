@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/argoproj/argo-workflows/v3/workflow/util"
@@ -78,8 +79,8 @@ func (e *Engine) Retry(ctx context.Context, id string) error {
 			return fmt.Errorf("argo: retry run %q: delete pod %s: %w", id, p, err)
 		}
 	}
-	updated, err := wfs.Update(ctx, retried, metav1.UpdateOptions{FieldValidation: metav1.FieldValidationStrict})
-	if err != nil {
+	updated := &wfv1.Workflow{}
+	if err := e.writeStrict(ctx, http.MethodPut, "workflows", r.ns, r.name, retried, updated); err != nil {
 		return fmt.Errorf("argo: retry run %q: update workflow: %w", id, err)
 	}
 	e.log.Info("run retried", "run", id, "podsDeleted", len(podsToDelete))

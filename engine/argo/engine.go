@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	wfinformers "github.com/argoproj/argo-workflows/v3/pkg/client/informers/externalversions"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
@@ -195,14 +195,10 @@ func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow, opts engine.Subm
 	if err != nil {
 		return "", err
 	}
-	created, err := e.wfc.ArgoprojV1alpha1().Workflows(wf.Namespace).Create(ctx, wf,
-		metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict})
-	if err != nil {
+	created := &wfv1.Workflow{}
+	if err := e.writeStrict(ctx, http.MethodPost, "workflows", wf.Namespace, "", wf, created); err != nil {
 		e.forget(id, r)
-		if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
-			return "", fmt.Errorf("argo: submit run %q: %w: %w", id, ErrRejected, err)
-		}
-		return "", fmt.Errorf("argo: submit run %q: create workflow %s/%s: %w", id, wf.Namespace, wf.Name, err)
+		return "", rejected(fmt.Sprintf("submit run %q: create workflow %s/%s", id, wf.Namespace, wf.Name), err)
 	}
 	e.log.Info("run submitted", "run", id, "namespace", created.Namespace, "workflow", created.Name)
 	e.observe(created)

@@ -98,7 +98,9 @@ func TestSubmitCreatesWorkflow(t *testing.T) {
 		}
 	})
 	t.Run("unknown parameter", func(t *testing.T) {
-		_, err := e.Submit(ctx, testWorkflow(), engine.SubmitOptions{Parameters: map[string]string{"nope": "x"}})
+		wf := testWorkflow()
+		wf.Namespace = "team-a"
+		_, err := e.Submit(ctx, wf, engine.SubmitOptions{Parameters: map[string]string{"nope": "x"}})
 		if err == nil || !strings.Contains(err.Error(), `parameter "nope"`) {
 			t.Errorf("err = %v, want unknown parameter nope", err)
 		}
@@ -112,10 +114,14 @@ func TestSubmitCreatesWorkflow(t *testing.T) {
 	})
 	t.Run("schema rejects wrong value", func(t *testing.T) {
 		wf := testWorkflow()
-		wf.Spec.PodGC = &wfv1.PodGC{Strategy: "Sometimes"} // not in the CRD's enum
-		_, err := e.Submit(ctx, wf, engine.SubmitOptions{})
-		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "spec.podGC.strategy") {
-			t.Errorf("err = %v, want ErrRejected naming spec.podGC.strategy", err)
+		wf.Namespace = "team-a"
+		wf.Spec.ArtifactGC = &wfv1.WorkflowLevelArtifactGC{ArtifactGC: wfv1.ArtifactGC{Strategy: "Sometimes"}} // not in the CRD's enum
+		_, err := e.Submit(ctx, wf, engine.SubmitOptions{RunID: "rejected"})
+		if !errors.Is(err, ErrRejected) || !strings.Contains(err.Error(), "spec.artifactGC.strategy") {
+			t.Errorf("err = %v, want ErrRejected naming spec.artifactGC.strategy", err)
+		}
+		if _, err := e.Status(ctx, "rejected"); !errors.Is(err, engine.ErrRunNotFound) {
+			t.Errorf("a rejected run is still known: %v", err)
 		}
 	})
 	t.Run("unknown run", func(t *testing.T) {
@@ -176,6 +182,7 @@ func TestStatusMapping(t *testing.T) {
 		wf.Status.Nodes[name+"-b"] = b
 		dag := node(name, name, name, wfv1.NodeTypeDAG, wfv1.NodeFailed, t0)
 		dag.Message = "child 'b' failed"
+		dag.FinishedAt = metav1.NewTime(t0.Add(5 * time.Second))
 		wf.Status.Nodes[name] = dag
 		wf.Status.Phase = wfv1.WorkflowFailed
 		wf.Status.Message = "child 'b' failed"
@@ -195,8 +202,8 @@ func TestStatusMapping(t *testing.T) {
 		{Type: engine.EventRun, Phase: "Running"},
 		{Type: engine.EventNode, Node: "a", Phase: "Succeeded"},
 		{Type: engine.EventNode, Node: "b", Phase: "Running"},
-		{Type: engine.EventNode, Node: name, Phase: "Failed", Message: "child 'b' failed"},
 		{Type: engine.EventNode, Node: "b", Phase: "Failed", Message: "Error (exit code 1)"},
+		{Type: engine.EventNode, Node: name, Phase: "Failed", Message: "child 'b' failed"},
 		{Type: engine.EventRun, Phase: "Failed", Message: "child 'b' failed"},
 	}
 	if diff := cmp.Diff(want, steps(all)); diff != "" {
@@ -436,7 +443,7 @@ func TestTemplatesAndCron(t *testing.T) {
 	}
 	bad := tmpl.DeepCopy()
 	bad.Name = "bad"
-	bad.Spec.PodGC = &wfv1.PodGC{Strategy: "Sometimes"}
+	bad.Spec.ArtifactGC = &wfv1.WorkflowLevelArtifactGC{ArtifactGC: wfv1.ArtifactGC{Strategy: "Sometimes"}}
 	if _, err := e.PublishTemplate(ctx, bad); !errors.Is(err, ErrRejected) {
 		t.Errorf("publish invalid template: err = %v, want ErrRejected", err)
 	}

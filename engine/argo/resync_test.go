@@ -130,7 +130,9 @@ func TestResyncAfterAPIServerRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	updateStatus(t, wfc, ns, name, func(wf *wfv1.Workflow) {
-		wf.Status.Nodes[name] = node(name, name, name, wfv1.NodeTypeDAG, wfv1.NodeSucceeded, t0)
+		dag := node(name, name, name, wfv1.NodeTypeDAG, wfv1.NodeSucceeded, t0)
+		dag.FinishedAt = metav1.NewTime(t0.Add(3 * time.Second))
+		wf.Status.Nodes[name] = dag
 		wf.Status.Phase = wfv1.WorkflowSucceeded
 		wf.Status.FinishedAt = metav1.Now()
 	})
@@ -159,8 +161,8 @@ func TestResyncAfterAPIServerRestart(t *testing.T) {
 	}
 	wantRecovered := []step{
 		{Type: engine.EventRun, Phase: "Pending"},
-		{Type: engine.EventNode, Node: name, Phase: "Succeeded"},
 		{Type: engine.EventNode, Node: "a", Phase: "Succeeded"},
+		{Type: engine.EventNode, Node: name, Phase: "Succeeded"},
 		{Type: engine.EventRun, Phase: "Succeeded"},
 	}
 	if diff := cmp.Diff(wantRecovered, steps(drain(t, ch2, 5*time.Second))); diff != "" {

@@ -95,10 +95,12 @@ func (r *run) observe(wf *wfv1.Workflow) {
 			ids = append(ids, id)
 		}
 	}
+	// Changes seen together (after a relist, or a controller write that
+	// touched several nodes) are reported in the order they happened.
 	sort.Slice(ids, func(i, j int) bool {
-		a, b := wf.Status.Nodes[ids[i]], wf.Status.Nodes[ids[j]]
-		if !a.StartedAt.Equal(&b.StartedAt) {
-			return a.StartedAt.Before(&b.StartedAt)
+		a, b := changedAt(wf.Status.Nodes[ids[i]]), changedAt(wf.Status.Nodes[ids[j]])
+		if !a.Equal(b) {
+			return a.Before(b)
 		}
 		return ids[i] < ids[j]
 	})
@@ -106,11 +108,7 @@ func (r *run) observe(wf *wfv1.Workflow) {
 		n := wf.Status.Nodes[id]
 		s := stateOf(&n)
 		r.nodes[id] = s
-		at := s.finishedAt
-		if at.IsZero() {
-			at = s.startedAt
-		}
-		r.emitLocked(engine.Event{Type: engine.EventNode, Node: n.DeepCopy(), Time: nonZero(at)})
+		r.emitLocked(engine.Event{Type: engine.EventNode, Node: n.DeepCopy(), Time: nonZero(changedAt(n))})
 	}
 	// A retried workflow resets nodes: forget those no longer present so
 	// they are reported again when they reappear.
@@ -170,6 +168,14 @@ func (r *run) latest() *wfv1.Workflow {
 // completedLocked reports whether the run's last event is its final one.
 func (r *run) completedLocked() bool {
 	return len(r.events) > 0 && r.events[len(r.events)-1].Finished()
+}
+
+// changedAt is when a node last changed phase: its finish, else its start.
+func changedAt(n wfv1.NodeStatus) time.Time {
+	if !n.FinishedAt.IsZero() {
+		return n.FinishedAt.Time
+	}
+	return n.StartedAt.Time
 }
 
 // nonZero returns t, or now when t is zero.

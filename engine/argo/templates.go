@@ -3,13 +3,12 @@ package argo
 import (
 	"context"
 	"fmt"
+	"net/http"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
-
-var strictCreate = metav1.CreateOptions{FieldValidation: metav1.FieldValidationStrict}
 
 // rejected wraps an API error, marking schema rejections with ErrRejected.
 func rejected(what string, err error) error {
@@ -27,14 +26,15 @@ func (e *Engine) PublishTemplate(ctx context.Context, t *wfv1.WorkflowTemplate) 
 	t.Namespace = e.namespaceOf(&wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: t.Namespace}})
 	c := e.wfc.ArgoprojV1alpha1().WorkflowTemplates(t.Namespace)
 	what := fmt.Sprintf("publish workflow template %s/%s", t.Namespace, t.Name)
-	out, err := c.Create(ctx, t, strictCreate)
+	out := &wfv1.WorkflowTemplate{}
+	err := e.writeStrict(ctx, http.MethodPost, "workflowtemplates", t.Namespace, "", t, out)
 	if apierrors.IsAlreadyExists(err) {
 		cur, gerr := c.Get(ctx, t.Name, metav1.GetOptions{})
 		if gerr != nil {
 			return nil, fmt.Errorf("argo: %s: %w", what, gerr)
 		}
 		t.ResourceVersion = cur.ResourceVersion
-		out, err = c.Update(ctx, t, metav1.UpdateOptions{FieldValidation: metav1.FieldValidationStrict})
+		err = e.writeStrict(ctx, http.MethodPut, "workflowtemplates", t.Namespace, t.Name, t, out)
 	}
 	if err != nil {
 		return nil, rejected(what, err)
@@ -61,14 +61,15 @@ func (e *Engine) ScheduleCron(ctx context.Context, cw *wfv1.CronWorkflow) (*wfv1
 	cw.Namespace = e.namespaceOf(&wfv1.Workflow{ObjectMeta: metav1.ObjectMeta{Namespace: cw.Namespace}})
 	c := e.wfc.ArgoprojV1alpha1().CronWorkflows(cw.Namespace)
 	what := fmt.Sprintf("schedule cron workflow %s/%s", cw.Namespace, cw.Name)
-	out, err := c.Create(ctx, cw, strictCreate)
+	out := &wfv1.CronWorkflow{}
+	err := e.writeStrict(ctx, http.MethodPost, "cronworkflows", cw.Namespace, "", cw, out)
 	if apierrors.IsAlreadyExists(err) {
 		cur, gerr := c.Get(ctx, cw.Name, metav1.GetOptions{})
 		if gerr != nil {
 			return nil, fmt.Errorf("argo: %s: %w", what, gerr)
 		}
 		cw.ResourceVersion = cur.ResourceVersion
-		out, err = c.Update(ctx, cw, metav1.UpdateOptions{FieldValidation: metav1.FieldValidationStrict})
+		err = e.writeStrict(ctx, http.MethodPut, "cronworkflows", cw.Namespace, cw.Name, cw, out)
 	}
 	if err != nil {
 		return nil, rejected(what, err)

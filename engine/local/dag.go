@@ -115,7 +115,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 				ready, execute, err := d.evaluateDepends(t.Name)
 				if err != nil {
 					delete(pending, t.Name)
-					n := r.createNode(node.Name+"."+t.Name, t.Name, wfv1.NodeTypeSkipped, t.Template, node.ID, node.ID)
+					n := r.createNode(node.Name+"."+t.Name, t.Name, wfv1.NodeTypeSkipped, t.Template, d.parentFor(t.Name), node.ID)
 					r.finish(n, wfv1.NodeError, err.Error())
 					d.record(taskDone{name: t.Name, node: r.snapshot(n)})
 					progressed = true
@@ -126,7 +126,7 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 				}
 				if !execute {
 					delete(pending, t.Name)
-					n := r.createNode(node.Name+"."+t.Name, t.Name, wfv1.NodeTypeSkipped, t.Template, node.ID, node.ID)
+					n := r.createNode(node.Name+"."+t.Name, t.Name, wfv1.NodeTypeSkipped, t.Template, d.parentFor(t.Name), node.ID)
 					r.finish(n, wfv1.NodeOmitted, "omitted: depends condition not met")
 					d.record(taskDone{name: t.Name, node: r.snapshot(n)})
 					progressed = true
@@ -139,7 +139,8 @@ func (r *run) runDAG(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Temp
 				running++
 				task := *t.DeepCopy()
 				sc := d.taskScope(t.Name)
-				go func() { done <- d.executeTask(ctx, task, sc) }()
+				parent := d.parentFor(t.Name)
+				go func() { done <- d.executeTask(ctx, task, sc, parent) }()
 			}
 		}
 		if running == 0 {
@@ -212,6 +213,21 @@ func (d *dagRun) taskScope(name string) *scope {
 	}
 	visit(name)
 	return sc
+}
+
+// parentFor links a task's node like Argo: under every dependency's node, or
+// under the DAG node for a task without dependencies.
+func (d *dagRun) parentFor(name string) string {
+	var parents []string
+	for _, dep := range d.g.deps[name] {
+		if res, ok := d.results[dep]; ok {
+			parents = append(parents, res.node.ID)
+		}
+	}
+	if len(parents) == 0 {
+		parents = []string{d.node.ID}
+	}
+	return d.r.setParents(d.node.Name+"."+name, parents)
 }
 
 // targets are dag.target, or every task no other task depends on.
@@ -351,11 +367,11 @@ func (d *dagRun) failureMessage() string {
 }
 
 // executeTask runs one DAG task (possibly a loop) and its exit hook.
-func (d *dagRun) executeTask(ctx context.Context, task wfv1.DAGTask, sc *scope) taskDone {
+func (d *dagRun) executeTask(ctx context.Context, task wfv1.DAGTask, sc *scope, parent string) taskDone {
 	r := d.r
 	name := d.node.Name + "." + task.Name
 	if err := sc.replace(&task, true); err != nil {
-		n := r.createNode(name, task.Name, wfv1.NodeTypeSkipped, task.Template, d.node.ID, d.node.ID)
+		n := r.createNode(name, task.Name, wfv1.NodeTypeSkipped, task.Template, parent, d.node.ID)
 		r.finish(n, wfv1.NodeError, fmt.Sprintf("resolve task %q: %v", task.Name, err))
 		return taskDone{name: task.Name, node: r.snapshot(n)}
 	}
@@ -364,11 +380,11 @@ func (d *dagRun) executeTask(ctx context.Context, task wfv1.DAGTask, sc *scope) 
 			d.sem <- struct{}{}
 			defer func() { <-d.sem }()
 		}
-		n := d.runOne(ctx, task, sc, name, task.Name, d.node.ID)
+		n := d.runOne(ctx, task, sc, name, task.Name, parent)
 		n = r.runTaskExitHook(ctx, task.OnExit, task.Hooks, n, sc, "tasks."+task.Name)
 		return taskDone{name: task.Name, node: n}
 	}
-	group := r.createNode(name, task.Name, wfv1.NodeTypeTaskGroup, task.Template, d.node.ID, d.node.ID)
+	group := r.createNode(name, task.Name, wfv1.NodeTypeTaskGroup, task.Template, parent, d.node.ID)
 	r.update(group, func(n *wfv1.NodeStatus) { n.Phase = wfv1.NodeRunning })
 	items, err := expandItems(task.WithItems, task.WithParam, task.WithSequence)
 	if err != nil {

@@ -45,6 +45,7 @@ type run struct {
 	changed   chan struct{} // closed and replaced on every new event
 	globals   map[string]string
 	globalArt map[string]wfv1.Artifact
+	extraPar  map[string][]string         // node name → further parents (DAG fan-in, step groups)
 	prev      map[string]*wfv1.NodeStatus // succeeded nodes of the previous attempt (Retry)
 	prevAll   map[string]*wfv1.NodeStatus
 	stopMain  context.CancelCauseFunc
@@ -91,6 +92,9 @@ func (r *run) createNode(name, display string, typ wfv1.NodeType, tmplName, pare
 	defer r.mu.Unlock()
 	r.nodes[id] = n
 	r.linkLocked(parentID, id)
+	for _, p := range r.extraPar[name] {
+		r.linkLocked(p, id)
+	}
 	r.emitLocked(engine.Event{Type: engine.EventNode, Node: n.DeepCopy()})
 	return n
 }
@@ -110,6 +114,22 @@ func (r *run) linkLocked(parentID, childID string) {
 	}
 	p.Children = append(p.Children, childID)
 	r.emitLocked(engine.Event{Type: engine.EventNode, Node: p.DeepCopy()})
+}
+
+// setParents makes the node that will be named name a child of every ID in
+// parents, as Argo links a task under each task it depends on. It returns
+// the primary parent to create the node with.
+func (r *run) setParents(name string, parents []string) string {
+	if len(parents) == 0 {
+		return ""
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.extraPar == nil {
+		r.extraPar = map[string][]string{}
+	}
+	r.extraPar[name] = parents[1:]
+	return parents[0]
 }
 
 // link adds childID to parentID's children.

@@ -16,9 +16,12 @@ func (r *run) runSteps(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Te
 		sem = make(chan struct{}, *tmpl.Parallelism)
 		ctx = withPodLimit(ctx, make(chan struct{}, *tmpl.Parallelism))
 	}
+	// Like Argo, the first group hangs under the steps node and each later
+	// group under the nodes of the group before it.
+	prevLeaves := []string{node.ID}
 	for i, group := range tmpl.Steps {
 		groupName := fmt.Sprintf("%s[%d]", node.Name, i)
-		gn := r.createNode(groupName, fmt.Sprintf("[%d]", i), wfv1.NodeTypeStepGroup, "", node.ID, node.ID)
+		gn := r.createNode(groupName, fmt.Sprintf("[%d]", i), wfv1.NodeTypeStepGroup, "", r.setParents(groupName, prevLeaves), node.ID)
 		if ctx.Err() != nil {
 			r.finish(gn, wfv1.NodeFailed, context.Cause(ctx).Error())
 			return wfv1.NodeFailed, context.Cause(ctx).Error(), nil
@@ -44,6 +47,7 @@ func (r *run) runSteps(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Te
 			<-done
 		}
 		var all []*wfv1.NodeStatus
+		prevLeaves = nil
 		for _, res := range results {
 			prefix := "steps." + res.step.Name
 			sc.addNode(prefix, res.node)
@@ -51,10 +55,15 @@ func (r *run) runSteps(ctx context.Context, node *wfv1.NodeStatus, tmpl *wfv1.Te
 				sc.addAggregate(prefix, res.kids)
 				for _, k := range res.kids {
 					all = append(all, withContinue(k, res.step.ContinueOn))
+					prevLeaves = append(prevLeaves, k.ID)
 				}
 				continue
 			}
 			all = append(all, withContinue(res.node, res.step.ContinueOn))
+			prevLeaves = append(prevLeaves, res.node.ID)
+		}
+		if len(prevLeaves) == 0 {
+			prevLeaves = []string{gn.ID}
 		}
 		phase, msg := groupPhase(all, func(ph wfv1.NodePhase) bool { return false })
 		r.finish(gn, phase, msg)

@@ -167,40 +167,75 @@ func (r *Renderer) Lines() []string {
 }
 
 func (r *Renderer) linesLocked() []string {
-	isChild := map[string]bool{}
-	for _, n := range r.nodes {
+	// Argo links a task under the tasks it depends on and a step group under
+	// the previous group's steps; for display, nodes hang under their
+	// DAG/steps boundary instead, except inside retries, loops, step groups
+	// and exit hooks.
+	parents := map[string][]string{}
+	for id, n := range r.nodes {
 		for _, c := range n.Children {
-			isChild[c] = true
+			parents[c] = append(parents[c], id)
 		}
 	}
+	kids := map[string][]string{}
 	var roots []*wfv1.NodeStatus
 	for id, n := range r.nodes {
-		if !isChild[id] {
-			roots = append(roots, n)
+		if p := r.displayParent(n, parents[id]); p != "" {
+			kids[p] = append(kids[p], id)
+			continue
 		}
+		roots = append(roots, n)
 	}
-	sort.Slice(roots, func(i, j int) bool {
-		return roots[i].StartedAt.Before(&roots[j].StartedAt) || roots[i].Name < roots[j].Name && roots[i].StartedAt.Equal(&roots[j].StartedAt)
-	})
-	var lines []string
-	seen := map[string]bool{}
-	var walk func(n *wfv1.NodeStatus, depth int)
-	walk = func(n *wfv1.NodeStatus, depth int) {
-		if seen[n.ID] {
-			return
-		}
-		seen[n.ID] = true
-		lines = append(lines, fmt.Sprintf("%s%s %s%s", strings.Repeat("  ", depth), symbol(n.Phase), n.DisplayName, r.suffix(n)))
-		for _, c := range n.Children {
-			if cn, ok := r.nodes[c]; ok {
-				walk(cn, depth+1)
+	byStart := func(ids []string) {
+		sort.Slice(ids, func(i, j int) bool {
+			a, b := r.nodes[ids[i]], r.nodes[ids[j]]
+			if !a.StartedAt.Equal(&b.StartedAt) {
+				return a.StartedAt.Before(&b.StartedAt)
 			}
+			return a.Name < b.Name
+		})
+	}
+	rootIDs := make([]string, len(roots))
+	for i, n := range roots {
+		rootIDs[i] = n.ID
+	}
+	byStart(rootIDs)
+	var lines []string
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		n := r.nodes[id]
+		lines = append(lines, fmt.Sprintf("%s%s %s%s", strings.Repeat("  ", depth), symbol(n.Phase), n.DisplayName, r.suffix(n)))
+		ks := kids[id]
+		byStart(ks)
+		for _, k := range ks {
+			walk(k, depth+1)
 		}
 	}
-	for _, n := range roots {
-		walk(n, 0)
+	for _, id := range rootIDs {
+		walk(id, 0)
 	}
 	return lines
+}
+
+// displayParent picks the node a node is shown under.
+func (r *Renderer) displayParent(n *wfv1.NodeStatus, linked []string) string {
+	sort.Strings(linked)
+	for _, p := range linked {
+		switch r.nodes[p].Type {
+		case wfv1.NodeTypeRetry, wfv1.NodeTypeTaskGroup, wfv1.NodeTypeStepGroup:
+			return p
+		}
+	}
+	if strings.HasSuffix(n.Name, ".onExit") && len(linked) > 0 {
+		return linked[0]
+	}
+	if _, ok := r.nodes[n.BoundaryID]; ok && n.BoundaryID != n.ID {
+		return n.BoundaryID
+	}
+	if len(linked) > 0 {
+		return linked[0]
+	}
+	return ""
 }
 
 func symbol(p wfv1.NodePhase) string {

@@ -71,7 +71,7 @@ export function legend(names) {
  */
 export function parallelCoords(rows, dims, opts = {}) {
   const width = opts.width || Math.max(420, dims.length * 140), height = opts.height || 280;
-  const m = { l: 40, r: 40, t: 28, b: 20 };
+  const m = { l: 40, r: 64, t: 28, b: 20 };
   const el = svg('svg', { class: 'chart', width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'parallel coordinates of ' + dims.join(', ') });
   if (!dims.length) return el;
   const X = (i) => m.l + (dims.length === 1 ? 0 : (i / (dims.length - 1)) * (width - m.l - m.r));

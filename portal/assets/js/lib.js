@@ -10,6 +10,8 @@ export function h(tag, attrs, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.setAttribute('class', v);
+    // The CSP forbids style attributes; the CSSOM is allowed.
+    else if (k === 'style') for (const decl of String(v).split(';')) { const i = decl.indexOf(':'); if (i > 0) el.style.setProperty(decl.slice(0, i).trim(), decl.slice(i + 1).trim()); }
     else if (k === 'value' && !ns) el.value = v;
     else if (k === 'checked' && !ns) el.checked = !!v;
     else el.setAttribute(k, v === true ? '' : String(v));
@@ -138,7 +140,7 @@ export function fmtNum(v) {
   if (v === undefined || v === null || v === '') return '';
   if (typeof v !== 'number') return String(v);
   if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : v.toPrecision(4);
+  return Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(3) : String(Number(v.toPrecision(4)));
 }
 
 export const terminal = (p) => ['Succeeded', 'Failed', 'Error', 'Skipped', 'Omitted', 'Cancelled'].includes(p);

@@ -153,7 +153,7 @@ export function runPage(id) {
     nodes = graphNodes(r.nodes || [], spec);
     renderHead();
     dag.update(nodes);
-    if (!nodes.length) fill(graph, h('p', { class: 'muted', style: 'padding:12px' }, run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.'), dag.el);
+    fill(graph, nodes.length ? '' : h('p', { class: 'muted', style: 'padding:12px' }, run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.'), dag.el);
     if (selectedNode && changed) showNode(selectedNode, true);
     root.dataset.phase = r.phase;
     return changed;

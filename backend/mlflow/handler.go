@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/kilnml/kiln/backend/api"
 	"github.com/kilnml/kiln/backend/store"
 )
 
@@ -25,8 +26,9 @@ const NamespaceHeader = "X-Kiln-Namespace"
 // MaxBodyBytes bounds request bodies.
 const MaxBodyBytes = 16 << 20
 
-// Sentinel errors an authentication hook may wrap to choose the answer's status. Any other error
-// from a hook answers 401 UNAUTHENTICATED.
+// Sentinel errors an authentication hook may wrap to choose the answer's status; the REST API's
+// api.ErrUnauthenticated and api.ErrPermissionDenied (which the server's Authorizer returns) are
+// understood too. Any other error from a hook answers 401 UNAUTHENTICATED.
 var (
 	// ErrUnauthenticated reports a missing or unknown credential (401 UNAUTHENTICATED).
 	ErrUnauthenticated = errors.New("mlflow: unauthenticated")
@@ -143,11 +145,7 @@ func (h *Handler) handle(method, path string, acc access, e endpoint) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, acc access, e endpoint) {
 	id, err := h.auth(r, bool(acc))
 	if err != nil {
-		code := codeUnauthenticated
-		if errors.Is(err, ErrPermissionDenied) {
-			code = codePermissionDenied
-		}
-		h.writeError(w, r, &apiError{code: code, msg: err.Error()})
+		h.writeError(w, r, authError(err))
 		return
 	}
 	if id.namespace == "" {
@@ -159,6 +157,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, acc access, e en
 		return
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// authError maps an authentication hook's error to MLflow's codes.
+func authError(err error) *apiError {
+	if errors.Is(err, ErrPermissionDenied) || errors.Is(err, api.ErrPermissionDenied) {
+		return &apiError{code: codePermissionDenied, msg: err.Error()}
+	}
+	return &apiError{code: codeUnauthenticated, msg: err.Error()}
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {

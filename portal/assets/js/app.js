@@ -27,6 +27,7 @@ function match(parts) {
 
 function render() {
   currentPage.token++;
+  window.dispatchEvent(new Event('kiln:leave'));
   const { parts, query } = parseHash();
   const main = document.getElementById('main');
   const route = match(parts);

@@ -136,7 +136,8 @@ export function runPage(id) {
   const below = h('div');
   let run = null, nodes = [], selectedNode = null, logCtl = null, spec = undefined;
   const dag = dagView((nid) => showNode(nid));
-  graph.append(dag.el);
+  const graphMsg = h('p', { class: 'muted', style: 'padding:12px', hidden: true });
+  graph.append(graphMsg, dag.el);
   root.append(head, h('div', { class: 'layout-run' }, graph, side), below);
 
   async function fetchRun() {
@@ -153,7 +154,9 @@ export function runPage(id) {
     nodes = graphNodes(r.nodes || [], spec);
     renderHead();
     dag.update(nodes);
-    fill(graph, nodes.length ? '' : h('p', { class: 'muted', style: 'padding:12px' }, run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.'), dag.el);
+    // Toggle the placeholder without moving the SVG, so keyboard focus on a node survives polls.
+    graphMsg.textContent = nodes.length ? '' : run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.';
+    graphMsg.hidden = nodes.length > 0;
     if (selectedNode && changed) showNode(selectedNode, true);
     root.dataset.phase = r.phase;
     return changed;
@@ -256,6 +259,7 @@ export function runPage(id) {
     }
   }
 
+  window.addEventListener('kiln:leave', () => { logCtl?.abort(); poll?.stop(); }, { once: true });
   (async () => {
     try { await fetchRun(); } catch (e) { fill(root, errorBox(e)); return; }
     if (!terminal(run.phase)) startPolling();

@@ -27,6 +27,8 @@ spec:
       value: hello
     - name: epochs
       value: "3"
+    - name: pause
+      value: "4"
   templates:
   - name: main
     dag:
@@ -34,7 +36,7 @@ spec:
       - name: prepare
         template: say
         arguments:
-          parameters: [{name: text, value: "prepare {{workflow.parameters.message}}"}, {name: pause, value: "4"}]
+          parameters: [{name: text, value: "prepare {{workflow.parameters.message}}"}, {name: pause, value: "{{workflow.parameters.pause}}"}]
       - name: train
         template: say
         dependencies: [prepare]
@@ -210,6 +212,36 @@ func TestPortalEndToEnd(t *testing.T) {
 	b.shot("12-run-narrow")
 	b.do("wide again", 10*time.Second, chromedp.EmulateViewport(1280, 900))
 
+	// Cancel a long run from its page, then retry it.
+	long, err := e.c.CreateRun(ctx, api.CreateRunRequest{Name: "long", PipelineVersionID: mustVersion(t, e), Parameters: map[string]string{"pause": "120"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("cancel run", 40*time.Second,
+		chromedp.Navigate(e.url+"/#/runs/"+long.ID),
+		waitJS(`document.querySelector('.dag-node.phase-Running')`),
+		chromedp.Click(css(`#run-cancel`)),
+		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Cancelled'`),
+	)
+	b.shot("13-run-cancelled")
+	b.do("retry run", 40*time.Second,
+		chromedp.Click(css(`#run-retry`)),
+		waitJS(`['Pending', 'Running'].includes(document.querySelector('.run-page')?.dataset.phase)`),
+		chromedp.Click(css(`#run-cancel`)),
+		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Cancelled'`),
+	)
+
+	// A recurring run from the pipeline page.
+	b.do("recurring run", 30*time.Second,
+		chromedp.Navigate(e.url+"/#/pipelines/"+mustPipeline(t, e)),
+		chromedp.WaitVisible(css("#rr-name")),
+		chromedp.SendKeys(css("#rr-name"), "hourly"),
+		chromedp.SendKeys(css("#rr-schedule"), "1h"),
+		chromedp.Click(css(`form:has(#rr-name) button`)),
+		waitJS(`[...document.querySelectorAll('td')].some(td => td.textContent === 'every 1h0m0s')`),
+	)
+	b.shot("14-recurring")
+
 	t.Run("notebook", func(t *testing.T) {
 		if jupyterErr != nil {
 			if os.Getenv("CI") == "true" {
@@ -230,11 +262,11 @@ func TestPortalEndToEnd(t *testing.T) {
 			waitJS(`location.hash === '#/notebooks/scratch'`),
 			waitJS(`document.querySelector('main > div')?.dataset.phase === 'Running'`),
 		)
-		b.shot("13-notebook")
+		b.shot("15-notebook")
 		href := eval[string](b, `[...document.querySelectorAll('a.button')].find(a => a.textContent === 'Connect').getAttribute('href')`)
 		b.do("open notebook", 60*time.Second, chromedp.Navigate(e.url+href), waitJS(`document.title.includes('Jupyter') || document.title.includes('Home') || document.title.includes('Tree')`))
-		b.shot("14-jupyter")
+		b.shot("16-jupyter")
 		b.do("list notebooks", 20*time.Second, chromedp.Navigate(e.url+"/#/notebooks"), waitJS(`document.querySelector('main tbody tr .phase-Running')`))
-		b.shot("15-notebooks")
+		b.shot("17-notebooks")
 	})
 }

@@ -20,6 +20,18 @@ func lookJupyter() (string, error) {
 	return "", errors.New("jupyter not found: install the Debian package jupyter-notebook for the notebook steps")
 }
 
+// mustPipeline returns the ID of the only pipeline.
+func mustPipeline(t *testing.T, e *portalEnv) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ps, err := e.c.ListPipelines(ctx, client.PageOptions{})
+	if err != nil || len(ps.Pipelines) == 0 {
+		t.Fatalf("pipelines: %v %v", ps, err)
+	}
+	return ps.Pipelines[0].ID
+}
+
 // mustVersion returns the ID of the newest version of the only pipeline.
 func mustVersion(t *testing.T, e *portalEnv) string {
 	t.Helper()

@@ -164,8 +164,8 @@ export function runPage(id) {
 
   function renderHead() {
     const actions = [];
-    if (!terminal(run.phase)) actions.push(h('button', { class: 'danger', onclick: () => act('cancel') }, 'Cancel'));
-    if (['Failed', 'Error', 'Cancelled'].includes(run.phase)) actions.push(h('button', { onclick: () => act('retry') }, 'Retry'));
+    if (!terminal(run.phase)) actions.push(h('button', { id: 'run-cancel', class: 'danger', onclick: () => act('cancel') }, 'Cancel'));
+    if (['Failed', 'Error', 'Cancelled'].includes(run.phase)) actions.push(h('button', { id: 'run-retry', onclick: () => act('retry') }, 'Retry'));
     actions.push(h('button', { onclick: () => act(run.archived ? 'unarchive' : 'archive') }, run.archived ? 'Restore' : 'Archive'));
     fill(head, 
       h('p', {}, h('a', { href: '#/runs' }, '← Runs'), run.experimentId ? [' · ', h('a', { href: '#/experiments/' + run.experimentId }, 'Experiment')] : '',

@@ -37,7 +37,8 @@
 // and attributes run_id, run_name, status, user_id (= != IN, LIKE on run_name) and start_time,
 // end_time, created (numbers, milliseconds). Keys with special characters are quoted with
 // backticks or double quotes. LIKE patterns are limited to a prefix ('abc%'), suffix ('%abc'),
-// substring ('%abc%') or exact match; ILIKE and OR are rejected with INVALID_PARAMETER_VALUE.
+// substring ('%abc%') or exact match, and '_' in them matches itself (in MLflow it matches any
+// one character); ILIKE and OR are rejected with INVALID_PARAMETER_VALUE.
 // The filter is translated to Kiln's filter language (package backend/filter) and evaluated by
 // the store. order_by takes one key: attributes.start_time, end_time, run_name, created, or
 // metrics.<key>, with ASC or DESC.
@@ -48,8 +49,11 @@
 //
 // # Not served
 //
-// Artifact upload and download (mlflow-artifacts), runs/log-inputs, traces, model stages and
-// registered-model rename answer ENDPOINT_NOT_FOUND. Artifact URIs point under the
+// Artifact upload and download (mlflow-artifacts), traces, logged models (MLflow 3), model
+// stages, registered-model rename and metrics/get-history-bulk-interval answer
+// ENDPOINT_NOT_FOUND. Dataset inputs (runs/log-inputs) and runs/log-model are kept in run tags
+// under "kiln.mlflow/" and "mlflow.log-model.history"; tags starting with "kiln.mlflow/" are
+// reserved and hidden from data.tags. Artifact URIs point under the
 // ArtifactRoot option (default "mlflow-artifacts:"), so a client can be given a root it can
 // write to, such as a local directory or a bucket, with WithArtifactRoot.
 package mlflow

@@ -53,9 +53,9 @@ type runData struct {
 }
 
 type run struct {
-	Info   runInfo  `json:"info"`
-	Data   runData  `json:"data"`
-	Inputs struct{} `json:"inputs"`
+	Info   runInfo   `json:"info"`
+	Data   runData   `json:"data"`
+	Inputs runInputs `json:"inputs"`
 }
 
 func (h *Handler) runRoutes() {
@@ -116,8 +116,11 @@ func (h *Handler) runOut(ctx context.Context, r *store.Run, exps map[string]*sto
 		return out, fmt.Errorf("tags of run %q: %w", r.ID, err)
 	}
 	for _, t := range ts {
-		out.Data.Tags = append(out.Data.Tags, keyValue{Key: t.Key, Value: t.Value})
+		if !strings.HasPrefix(t.Key, hiddenTagPrefix) {
+			out.Data.Tags = append(out.Data.Tags, keyValue{Key: t.Key, Value: t.Value})
+		}
 	}
+	out.Inputs = inputsFromTags(ts)
 	return out, nil
 }
 

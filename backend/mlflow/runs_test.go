@@ -175,3 +175,39 @@ func TestLogBatchLimits(t *testing.T) {
 		}
 	})
 }
+
+func TestLogInputs(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *api) {
+		run := c.createRun(c.createExperiment("inputs"), nil)
+		ds := obj{"tags": []obj{{"key": "mlflow.data.context", "value": "training"}},
+			"dataset": obj{"name": "iris", "digest": "abc123", "source_type": "local", "source": "{\"uri\": \"/data/iris.csv\"}"}}
+		c.ok("POST", "runs/log-inputs", obj{"run_id": run, "datasets": []obj{ds}})
+		c.ok("POST", "runs/log-inputs", obj{"run_id": run, "datasets": []obj{ds}}) // recorded once
+		got := c.ok("GET", "runs/get", obj{"run_id": run})
+		want := []any{obj{"tags": []any{obj{"key": "mlflow.data.context", "value": "training"}},
+			"dataset": obj{"name": "iris", "digest": "abc123", "source_type": "local", "source": "{\"uri\": \"/data/iris.csv\"}"}}}
+		if d := cmp.Diff(want, get(got, "run", "inputs", "dataset_inputs")); d != "" {
+			t.Errorf("inputs (-want +got):\n%s", d)
+		}
+		if tags := kv(get(got, "run", "data", "tags")); len(tags) != 1 {
+			t.Errorf("internal tags are visible: %v", tags)
+		}
+		c.fails("POST", "runs/log-inputs", obj{"run_id": run, "datasets": []obj{{"dataset": obj{"name": "x"}}}}, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+		c.fails("POST", "runs/set-tag", obj{"run_id": run, "key": "kiln.mlflow/inputs", "value": "x"}, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+		c.fails("POST", "runs/delete-tag", obj{"run_id": run, "key": "kiln.mlflow/inputs"}, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+	})
+}
+
+func TestLogModel(t *testing.T) {
+	forEachStore(t, func(t *testing.T, c *api) {
+		run := c.createRun(c.createExperiment("models"), nil)
+		c.ok("POST", "runs/log-model", obj{"run_id": run, "model_json": `{"artifact_path": "model", "flavors": {}}`})
+		c.ok("POST", "runs/log-model", obj{"run_id": run, "model_json": `{"artifact_path": "model2"}`})
+		tags := kv(get(c.ok("GET", "runs/get", obj{"run_id": run}), "run", "data", "tags"))
+		want := `[{"artifact_path":"model","flavors":{}},{"artifact_path":"model2"}]`
+		if tags["mlflow.log-model.history"] != want {
+			t.Errorf("mlflow.log-model.history = %v, want %s", tags["mlflow.log-model.history"], want)
+		}
+		c.fails("POST", "runs/log-model", obj{"run_id": run, "model_json": "not json"}, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+	})
+}

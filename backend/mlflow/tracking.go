@@ -20,6 +20,7 @@ func (h *Handler) trackingRoutes() {
 	h.handle(http.MethodPost, "runs/delete-tag", write, h.deleteTag)
 	h.handle(http.MethodPost, "runs/log-batch", write, h.logBatch)
 	h.handle(http.MethodPost, "runs/log-model", write, h.logModel)
+	h.handle(http.MethodPost, "runs/log-inputs", write, h.logInputs)
 	h.handle(http.MethodGet, "metrics/get-history", read, h.metricHistory)
 }
 
@@ -117,6 +118,9 @@ func (h *Handler) deleteTag(ctx context.Context, id identity, r *http.Request) (
 	}
 	if req.Key == "" {
 		return nil, required("key")
+	}
+	if err := validUserTag(req.Key); err != nil {
+		return nil, err
 	}
 	err := h.st.DeleteTag(ctx, req.RunID, req.Key)
 	if errors.Is(err, store.ErrNotFound) {

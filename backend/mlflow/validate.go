@@ -61,6 +61,9 @@ func validTag(key, value string, limit int) error {
 	if err := validKey("tag", key); err != nil {
 		return err
 	}
+	if err := validUserTag(key); err != nil {
+		return err
+	}
 	return validValue("tag", key, value, limit)
 }
 

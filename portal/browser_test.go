@@ -200,8 +200,17 @@ func TestPortalEndToEnd(t *testing.T) {
 	b.shot("09-experiment")
 	b.do("home with runs", 20*time.Second, chromedp.Navigate(e.url+"/#/"), waitJS(`document.querySelectorAll('main tbody tr a').length === 2`))
 	b.shot("10-home")
-	b.do("models", 20*time.Second, chromedp.Navigate(e.url+"/#/models"), waitJS(`document.querySelector('main table')`))
-	b.shot("11-models")
+	// A registered model with a version made by the first run and an alias.
+	postJSON(t, e.url+"/api/v1/models", `{"name": "diamond-model", "description": "made by the portal test"}`, "POST")
+	postJSON(t, e.url+"/api/v1/models/diamond-model/versions", `{"source": "file:///models/diamond/1", "runId": "`+firstID+`"}`, "POST")
+	postJSON(t, e.url+"/api/v1/models/diamond-model/aliases/production", `{"version": 1}`, "PUT")
+	b.do("models", 20*time.Second, chromedp.Navigate(e.url+"/#/models"),
+		chromedp.Click(css(`a[href="#/models/diamond-model"]`)),
+		waitJS(`document.querySelector('main tbody td')?.textContent === '1'`))
+	if got := eval[string](b, `document.querySelector('main tbody tr').textContent`); !strings.Contains(got, "production") || !strings.Contains(got, firstID[:12]) {
+		t.Errorf("model version row = %q, want the alias and the run", got)
+	}
+	b.shot("11-model")
 
 	// Narrow window: the run page stacks the graph over the side panel.
 	b.do("narrow run page", 30*time.Second,
@@ -268,5 +277,12 @@ func TestPortalEndToEnd(t *testing.T) {
 		b.shot("16-jupyter")
 		b.do("list notebooks", 20*time.Second, chromedp.Navigate(e.url+"/#/notebooks"), waitJS(`document.querySelector('main tbody tr .phase-Running')`))
 		b.shot("17-notebooks")
+		b.do("stop notebook", 60*time.Second,
+			chromedp.Click(css(`main tbody tr button:not(.danger)`)),
+			waitJS(`document.querySelector('main tbody tr .phase-Stopped')`))
+		b.do("delete notebook", 30*time.Second,
+			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+			chromedp.Click(css(`main tbody tr button.danger`)),
+			waitJS(`document.querySelector('main tbody')?.textContent.includes('No notebooks')`))
 	})
 }

@@ -3,7 +3,10 @@ package portal_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,4 +49,23 @@ func mustVersion(t *testing.T, e *portalEnv) string {
 		t.Fatalf("versions: %v %v", vs, err)
 	}
 	return vs.Versions[0].ID
+}
+
+// postJSON sends a JSON body with method and fails the test on an error status.
+func postJSON(t *testing.T, url, body, method string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 300 {
+		b, _ := io.ReadAll(res.Body)
+		t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, b)
+	}
 }

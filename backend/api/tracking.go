@@ -1,9 +1,12 @@
 package api
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -53,8 +56,8 @@ func (h *Handler) logBatch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var req LogBatchRequest
-	if err := decodeJSON(r, &req); err != nil {
+	req, err := decodeBatch(r)
+	if err != nil {
 		return err
 	}
 	if errs := validateBatch(&req); len(errs) > 0 {
@@ -170,4 +173,22 @@ func (h *Handler) deleteTag(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// decodeBatch reads a LogBatchRequest through the fast path, falling back to decodeJSON.
+func decodeBatch(r *http.Request) (LogBatchRequest, error) {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		var req LogBatchRequest
+		return req, decodeJSON(r, &req)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return LogBatchRequest{}, err
+	}
+	if req, ok := decodeBatchFast(b); ok {
+		return req, nil
+	}
+	var req LogBatchRequest
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return req, decodeJSON(r, &req)
 }

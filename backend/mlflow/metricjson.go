@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // metricFields is metric without its methods: the general decoder that metric.UnmarshalJSON
@@ -150,10 +151,15 @@ func (p *scan) str() ([]byte, bool) {
 		return nil, false
 	}
 	s := p.b[p.i : p.i+j]
+	ascii := true
 	for _, c := range s {
 		if c == '\\' || c < 0x20 {
 			return nil, false
 		}
+		ascii = ascii && c < utf8.RuneSelf
+	}
+	if !ascii && !utf8.Valid(s) { // encoding/json replaces invalid UTF-8
+		return nil, false
 	}
 	p.i += j + 1
 	return s, true

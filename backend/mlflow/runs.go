@@ -2,6 +2,7 @@ package mlflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -43,7 +44,11 @@ func (m metric) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fmt.Appendf(nil, `{"key":%q,"value":%s,"timestamp":%d,"step":%d}`, m.Key, v, m.Timestamp, m.Step), nil
+	k, err := json.Marshal(m.Key)
+	if err != nil {
+		return nil, err
+	}
+	return fmt.Appendf(nil, `{"key":%s,"value":%s,"timestamp":%d,"step":%d}`, k, v, m.Timestamp, m.Step), nil
 }
 
 type runData struct {

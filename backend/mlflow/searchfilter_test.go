@@ -156,6 +156,8 @@ func TestMetricDecoding(t *testing.T) {
 func FuzzMetricDecoding(f *testing.F) {
 	f.Add(`{"key":"a","value":1.5,"timestamp":10,"step":2}`)
 	f.Add(`{"step":"3","timestamp":"11","value":"NaN","key":"b"}`)
+	f.Add("{\"key\":\"\xff\xfe\",\"value\":1}")
+	f.Add(`{"key":"é","value":1e400}`)
 	f.Fuzz(func(t *testing.T, in string) {
 		if !json.Valid([]byte(in)) {
 			return

@@ -26,7 +26,6 @@ import (
 // scripts at /kiln/examples/sklearn/scripts.
 const Image = "ghcr.io/kilnml/sklearn:latest"
 
-
 // SplitIn is the input of split.
 type SplitIn struct {
 	Python  dsl.Value[string]

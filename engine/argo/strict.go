@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -21,7 +22,10 @@ import (
 // creationTimestamp). Null fields mean "unset" in a create or replace, so
 // they are dropped before sending.
 func (e *Engine) writeStrict(ctx context.Context, method, resource, ns, name string, obj, out runtime.Object) error {
-	body, err := withoutNulls(obj)
+	// A new object has no status (the Workflow CRD has no status
+	// subresource, so one sent here would be stored); a replaced one keeps
+	// the status it carries.
+	body, err := withoutNulls(obj, kinds[resource], method == http.MethodPost)
 	if err != nil {
 		return err
 	}
@@ -36,8 +40,17 @@ func (e *Engine) writeStrict(ctx context.Context, method, resource, ns, name str
 	return req.Do(ctx).Into(out)
 }
 
-// withoutNulls encodes v as JSON with every null-valued object field removed.
-func withoutNulls(v any) ([]byte, error) {
+// kinds maps the resources written with writeStrict to their kinds.
+var kinds = map[string]string{
+	"workflows":         "Workflow",
+	"workflowtemplates": "WorkflowTemplate",
+	"cronworkflows":     "CronWorkflow",
+}
+
+// withoutNulls encodes v as JSON with every null-valued object field removed
+// and its apiVersion and kind set (objects read through a typed client carry
+// neither); with dropStatus its status is left out.
+func withoutNulls(v any, kind string, dropStatus bool) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
@@ -49,6 +62,13 @@ func withoutNulls(v any) ([]byte, error) {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	prune(m)
+	if obj, ok := m.(map[string]any); ok {
+		obj["apiVersion"] = wfv1.SchemeGroupVersion.String()
+		obj["kind"] = kind
+		if dropStatus {
+			delete(obj, "status")
+		}
+	}
 	return json.Marshal(m)
 }
 

@@ -69,6 +69,7 @@ func (e *Engine) ScheduleCron(ctx context.Context, cw *wfv1.CronWorkflow) (*wfv1
 			return nil, fmt.Errorf("argo: %s: %w", what, gerr)
 		}
 		cw.ResourceVersion = cur.ResourceVersion
+		cw.Status = cur.Status // the controller's record of past runs
 		err = e.writeStrict(ctx, http.MethodPut, "cronworkflows", cw.Namespace, cw.Name, cw, out)
 	}
 	if err != nil {

@@ -186,7 +186,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // parameters when the body is empty (some clients send DELETE parameters in the query).
 func decode(r *http.Request, v any) error {
 	if r.Method != http.MethodGet {
-		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+		body, err := readBody(r)
 		if err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -221,6 +221,18 @@ func decode(r *http.Request, v any) error {
 		return &apiError{code: codeBadRequest, msg: fmt.Sprintf("malformed query parameters: %v", err)}
 	}
 	return nil
+}
+
+// readBody reads at most MaxBodyBytes of the request body, in one allocation when the client
+// sent a Content-Length.
+func readBody(r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	if n := r.ContentLength; n > 0 && n <= MaxBodyBytes {
+		buf := bytes.NewBuffer(make([]byte, 0, n+1))
+		_, err := buf.ReadFrom(body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(body)
 }
 
 func (h *Handler) routes() {

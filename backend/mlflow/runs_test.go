@@ -114,6 +114,15 @@ func TestLogging(t *testing.T) {
 			"params":  []obj{{"key": "opt", "value": "adam"}},
 			"tags":    []obj{{"key": "t", "value": "1"}, {"key": "t", "value": "2"}}})
 		c.fails("POST", "runs/log-batch", obj{"run_id": run, "params": []obj{{"key": "opt", "value": "sgd"}}}, http.StatusBadRequest, "INVALID_PARAMETER_VALUE")
+		// Protobuf's JSON mapping may send int64 fields as strings, and NaN as a string.
+		c.ok("POST", "runs/log-batch", obj{"run_id": run,
+			"metrics": []obj{{"key": "proto", "value": "NaN", "timestamp": "1700000000020", "step": "7"}, {"key": "proto", "value": 2, "timestamp": "1700000000021", "step": "8"}}})
+		if d := cmp.Diff([]any{
+			obj{"key": "proto", "value": "NaN", "timestamp": float64(1700000000020), "step": float64(7)},
+			obj{"key": "proto", "value": float64(2), "timestamp": float64(1700000000021), "step": float64(8)},
+		}, c.ok("GET", "metrics/get-history", obj{"run_id": run, "metric_key": "proto"})["metrics"]); d != "" {
+			t.Errorf("string-typed batch (-want +got):\n%s", d)
+		}
 
 		r := c.ok("GET", "runs/get", obj{"run_id": run})
 		if d := cmp.Diff(map[string]any{"lr": "0.1", "opt": "adam"}, kv(get(r, "run", "data", "params"))); d != "" {
@@ -126,7 +135,7 @@ func TestLogging(t *testing.T) {
 		for _, m := range get(r, "run", "data", "metrics").([]any) {
 			latest[m.(obj)["key"].(string)] = m.(obj)["value"]
 		}
-		if d := cmp.Diff(map[string]any{"loss": 0.25, "acc": 0.95, "nan": "NaN"}, latest); d != "" {
+		if d := cmp.Diff(map[string]any{"loss": 0.25, "acc": 0.95, "nan": "NaN", "proto": float64(2)}, latest); d != "" {
 			t.Errorf("latest metrics (-want +got):\n%s", d)
 		}
 	})

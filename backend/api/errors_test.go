@@ -31,8 +31,8 @@ func TestBadRequests(t *testing.T) {
 		runURL := "/api/v1/runs"
 		tests := []struct {
 			name, method, path, body string
-			wantStatus                int
-			wantField                 string
+			wantStatus               int
+			wantField                string
 		}{
 			{"malformed JSON", "POST", "/api/v1/experiments", `{"name": `, 400, "body"},
 			{"not an object", "POST", "/api/v1/experiments", `[1,2]`, 400, "body"},

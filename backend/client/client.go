@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,13 +52,13 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("server: %d %s: %s", e.StatusCode, e.Body.Code, e.Body.Message)
-	return msg
+	return fmt.Sprintf("server: %d %s: %s", e.StatusCode, e.Body.Code, e.Body.Message)
 }
 
 // StatusCode returns the HTTP status of an *Error in err's chain, or 0.
 func StatusCode(err error) int {
-	if e, ok := err.(*Error); ok {
+	var e *Error
+	if errors.As(err, &e) {
 		return e.StatusCode
 	}
 	return 0

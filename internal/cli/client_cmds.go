@@ -79,13 +79,22 @@ func pipelineCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "pipeline", Short: "Upload and inspect pipelines on a Kiln server"}
 	f.add(cmd)
 	var name, version, desc string
+	var fromPackage bool
 	upload := &cobra.Command{
-		Use:   "upload FILE",
-		Short: "Upload compiled pipeline YAML; with --version, add a version to an existing pipeline",
+		Use:   "upload FILE | --from-package PACKAGE",
+		Short: "Upload compiled pipeline YAML (or compile a pipeline program first); with --version, add a version to an existing pipeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := os.ReadFile(args[0])
-			if err != nil {
+			var spec []byte
+			var err error
+			if fromPackage {
+				// Register from the DSL: compile the pipeline program, upload what it prints.
+				var buf strings.Builder
+				if err := buildAndRun(cmd.Context(), args[0], []string{"compile"}, &buf, cmd.ErrOrStderr()); err != nil {
+					return err
+				}
+				spec = []byte(buf.String())
+			} else if spec, err = os.ReadFile(args[0]); err != nil {
 				return err
 			}
 			if name == "" {
@@ -117,6 +126,7 @@ func pipelineCommand() *cobra.Command {
 	upload.Flags().StringVar(&name, "name", "", "pipeline name (default: the file name)")
 	upload.Flags().StringVar(&version, "version", "", "version name (default v1 for a new pipeline)")
 	upload.Flags().StringVar(&desc, "description", "", "pipeline description")
+	upload.Flags().BoolVar(&fromPackage, "from-package", false, "the argument is a Go pipeline program (as for kiln compile) to compile and upload")
 	list := &cobra.Command{
 		Use: "list", Short: "List pipelines", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

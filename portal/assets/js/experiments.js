@@ -54,13 +54,24 @@ function sweep(experimentId) {
       const bestRun = best.runs[0];
       fill(out, 
         bestRun ? h('p', {}, 'Best trial: ', h('a', { href: '#/runs/' + bestRun.id }, bestRun.name || bestRun.id)) : h('p', {}, 'No trials.'),
-        h('figure', { class: 'card' }, h('figcaption', {}, `${k} over trials`), lineChart([{ name: k, points: pts }], { xLabel: 'trial', label: `${k} over trials` })),
+        h('figure', { class: 'card' }, h('figcaption', {}, `${k} over trials, with the best so far`),
+          lineChart([{ name: k, points: pts }, { name: 'best so far', points: bestSoFar(pts, dir.value === 'asc') }], { xLabel: 'trial', label: `${k} over trials` }),
+          legend([k, 'best so far'])),
         h('p', { class: 'muted' }, `Top ${best.runs.length} trials by ${k}:`),
         h('ol', {}, best.runs.map((r) => h('li', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id), ' ', phase(r.phase)))));
     } catch (ex) { fill(out, errorBox(ex)); }
   } }, h('label', { for: 'sweep-metric' }, 'Objective'), metric, dir, h('button', { type: 'submit' }, 'Show'));
   box.append(form, out);
   return box;
+}
+
+/** bestSoFar is the running minimum (or maximum) of an objective over trials. */
+function bestSoFar(pts, minimise) {
+  let best;
+  return pts.map((p) => {
+    best = best === undefined || (minimise ? p.y < best : p.y > best) ? p.y : best;
+    return { x: p.x, y: best };
+  });
 }
 
 /** comparePage is #/compare?ids=a,b,…: differences, overlaid metric curves, parallel coordinates. */

@@ -54,11 +54,11 @@ export function runsTable(opts = {}) {
     }
     if (st.tokens.length === st.page + 1 && res.nextPageToken) st.tokens.push(res.nextPageToken);
     const cols = columns();
-    const metricCols = cols.filter((c) => c.startsWith('metrics.'));
+    const needData = cols.some((c) => c.startsWith('metrics.') || res.runs.some((r) => !(c.slice(7) in (r.parameters || {}))));
     const data = new Map();
-    if (metricCols.length) {
-      // The list answer carries pipeline parameters but not logged metrics: fetch each visible
-      // run's latest metrics (one page, six at a time).
+    if (needData) {
+      // The list answer carries pipeline inputs but not logged params and metrics: fetch each
+      // visible run's latest values (one page, six at a time).
       const ds = await limit(6, res.runs, (r) => api(`/runs/${r.id}/data`));
       res.runs.forEach((r, i) => data.set(r.id, ds[i]));
     }

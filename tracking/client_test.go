@@ -360,13 +360,15 @@ func newAuthServer(t *testing.T) *authServer {
 	if err := os.WriteFile(tokens, []byte("users:\n- name: alice\n  tokens: [s3cret]\n  namespaces: {team-a: editor}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mount := func(pattern string) server.Mount {
-		return server.Mount{Pattern: pattern, Handler: func(st store.Store, log *slog.Logger, auth server.Authorizer) http.Handler {
+	// The MLflow API mounted as the server's command is meant to mount it.
+	var mounts []server.Mount
+	for _, p := range mlflow.Prefixes {
+		mounts = append(mounts, server.Mount{Pattern: p, Handler: func(st store.Store, log *slog.Logger, auth server.Authorizer) http.Handler {
 			return mlflow.NewHandler(st, log, mlflow.WithAuthorizer(auth))
-		}}
+		}})
 	}
 	srv, err := server.New(t.Context(), server.Config{Store: st, DataDir: dir, TokensFile: tokens, SchedulerInterval: -1,
-		Mounts: []server.Mount{mount("/api/2.0/mlflow/"), mount("/ajax-api/2.0/mlflow/")}})
+		Mounts: mounts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,10 @@ const DefaultNamespace = "default"
 // do not send it; Kiln's tracking client does.
 const NamespaceHeader = "X-Kiln-Namespace"
 
+// Prefixes are the paths under which NewHandler serves the API, as MLflow's server does: the
+// REST API and the prefix its web UI calls. A server mounts the handler under each.
+var Prefixes = []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"}
+
 // MaxBodyBytes bounds request bodies.
 const MaxBodyBytes = 16 << 20
 
@@ -135,7 +139,7 @@ const (
 
 // handle registers an endpoint under both API prefixes.
 func (h *Handler) handle(method, path string, acc access, e endpoint) {
-	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
+	for _, prefix := range Prefixes {
 		h.mux.HandleFunc(method+" "+prefix+path, func(w http.ResponseWriter, r *http.Request) {
 			h.serve(w, r, acc, e)
 		})
@@ -240,7 +244,7 @@ func (h *Handler) routes() {
 	h.runRoutes()
 	h.trackingRoutes()
 	h.registryRoutes()
-	for _, prefix := range []string{"/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"} {
+	for _, prefix := range Prefixes {
 		h.mux.HandleFunc(prefix, h.notFound)
 	}
 }

@@ -17,7 +17,10 @@ import (
 	"github.com/kilnml/kiln/backend/client"
 	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/store"
+	pgenv "github.com/kilnml/kiln/internal/testenv/postgres"
 )
+
+func TestMain(m *testing.M) { pgenv.Main(m) }
 
 // buildKiln builds cmd/kiln once per test binary.
 var buildKiln = sync.OnceValues(func() (string, error) {
@@ -44,9 +47,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServer runs `kiln server` as a subprocess and waits until it is ready.
-func startServer(t *testing.T, bin, data, addr string) *exec.Cmd {
+func startServer(t *testing.T, bin, data, addr string, extra ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "server", "--data", data, "--addr", addr, "--notebooks=false", "--log-level", "warn")
+	cmd := exec.Command(bin, append([]string{"server", "--data", data, "--addr", addr, "--notebooks=false", "--log-level", "warn"}, extra...)...)
 	logf, err := os.OpenFile(filepath.Join(data, "server.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +118,13 @@ func TestCrashRecovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Run("sqlite", func(t *testing.T) { crashRecovery(t, bin) })
+	t.Run("postgres", func(t *testing.T) { crashRecovery(t, bin, "--db", pgenv.Start(t)) })
+}
+
+func crashRecovery(t *testing.T, bin string, extra ...string) {
 	data, addr := t.TempDir(), freeAddr(t)
-	srv := startServer(t, bin, data, addr)
+	srv := startServer(t, bin, data, addr, extra...)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	c := client.New("http://"+addr, client.Options{})
@@ -198,7 +206,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("nothing acknowledged before the kill: %d runs, %d trackers", len(ackedRuns), len(ackedPoints))
 	}
 
-	startServer(t, bin, data, addr)
+	startServer(t, bin, data, addr, extra...)
 	var all []api.Run
 	for tok := ""; ; {
 		page, err := c.ListRuns(ctx, client.ListRunsOptions{PageOptions: client.PageOptions{PageSize: 1000, PageToken: tok}})

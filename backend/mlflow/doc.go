@@ -49,11 +49,12 @@
 //
 // # Not served
 //
-// Artifact upload and download (mlflow-artifacts), traces, logged models (MLflow 3), model
+// Traces, logged models (MLflow 3), multipart artifact uploads, model
 // stages, registered-model rename and metrics/get-history-bulk-interval answer
 // ENDPOINT_NOT_FOUND. Dataset inputs (runs/log-inputs) and runs/log-model are kept in run tags
 // under "kiln.mlflow/" and "mlflow.log-model.history"; tags starting with "kiln.mlflow/" are
 // reserved and hidden from data.tags. Artifact URIs point under the
-// ArtifactRoot option (default "mlflow-artifacts:"), so a client can be given a root it can
-// write to, such as a local directory or a bucket, with WithArtifactRoot.
+// artifact root (default "mlflow-artifacts:", the server's artifact proxy, which WithArtifactDir
+// enables under ArtifactsPrefixes); WithArtifactRoot gives clients another root they write to
+// themselves, such as a bucket.
 package mlflow

@@ -98,6 +98,7 @@ type Handler struct {
 	log          *slog.Logger
 	auth         func(r *http.Request, write bool) (identity, error)
 	artifactRoot string
+	artifactDir  string
 	mux          *http.ServeMux
 }
 
@@ -244,6 +245,7 @@ func (h *Handler) routes() {
 	h.runRoutes()
 	h.trackingRoutes()
 	h.registryRoutes()
+	h.artifactRoutes()
 	for _, prefix := range Prefixes {
 		h.mux.HandleFunc(prefix, h.notFound)
 	}

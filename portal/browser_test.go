@@ -240,6 +240,30 @@ func TestPortalEndToEnd(t *testing.T) {
 		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Cancelled'`),
 	)
 
+	// Bulk archive from the runs table: the run leaves the active view and shows in archived.
+	b.do("bulk archive", 30*time.Second,
+		chromedp.Navigate(e.url+"/#/runs"),
+		waitJS(`!document.querySelector('.runs-table').dataset.loading && document.querySelectorAll('tr[data-run]').length === 3`),
+		chromedp.Click(css(`tr[data-run="`+long.ID+`"] input[type=checkbox]`)),
+		chromedp.Click(css(`.runs-table .row button:nth-child(2)`)),
+		waitJS(`!document.querySelector('.runs-table').dataset.loading && document.querySelectorAll('tr[data-run]').length === 2`),
+		chromedp.SetValue(css("#run-view"), "archived"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#run-view').dispatchEvent(new Event('change'))`),
+		waitJS(`!document.querySelector('.runs-table').dataset.loading && document.querySelectorAll('tr[data-run]').length === 1 && document.querySelector('tr[data-run="`+long.ID+`"]')`),
+	)
+
+	// Another namespace is empty.
+	b.do("switch namespace", 20*time.Second,
+		chromedp.Navigate(e.url+"/#/"),
+		waitJS(`document.querySelectorAll('main tbody tr a').length === 2`),
+		chromedp.SetValue(css("#ns-input"), "team-b"),
+		chromedp.Click(css("#ns-form button")),
+		waitJS(`document.querySelector('main')?.textContent.includes('No runs yet')`),
+		chromedp.SetValue(css("#ns-input"), "default"),
+		chromedp.Click(css("#ns-form button")),
+		waitJS(`document.querySelectorAll('main tbody tr a').length === 2`),
+	)
+
 	// A recurring run from the pipeline page.
 	b.do("recurring run", 30*time.Second,
 		chromedp.Navigate(e.url+"/#/pipelines/"+mustPipeline(t, e)),

@@ -122,6 +122,28 @@ func TestRunLifecycle(t *testing.T) {
 			t.Errorf("search = %+v, %v", s, err)
 		}
 
+		// A tracking-only run takes a status from its client; an engine run does not.
+		tr, err := c.CreateRun(ctx, api.CreateRunRequest{Name: "notebook", ExperimentID: exp.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr.Phase != "Running" {
+			t.Errorf("tracking run phase = %s, want Running", tr.Phase)
+		}
+		fin, err := c.SetRunStatus(ctx, tr.ID, api.SetRunStatusRequest{Phase: "Succeeded"})
+		if err != nil || fin.Phase != "Succeeded" || fin.FinishedAt == nil {
+			t.Errorf("set status: %+v, %v", fin, err)
+		}
+		if _, err := c.SetRunStatus(ctx, run.ID, api.SetRunStatusRequest{Phase: "Failed"}); client.StatusCode(err) != http.StatusConflict {
+			t.Errorf("set status of an engine run: %v, want 409", err)
+		}
+		if _, err := c.SetRunStatus(ctx, tr.ID, api.SetRunStatusRequest{Phase: "Done"}); client.StatusCode(err) != http.StatusBadRequest {
+			t.Errorf("unknown phase: %v, want 400", err)
+		}
+		if err := c.DeleteRun(ctx, tr.ID); err != nil {
+			t.Fatal(err)
+		}
+
 		// Archive, delete.
 		if _, err := c.SetRunArchived(ctx, run.ID, true); err != nil {
 			t.Fatal(err)

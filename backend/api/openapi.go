@@ -47,6 +47,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/runs/{id}/archive", summary: "Archive a run", response: Run{}},
 	{pattern: "POST /api/v1/runs/{id}/unarchive", summary: "Restore an archived run", response: Run{}},
 	{pattern: "GET /api/v1/runs/{id}/nodes/{node}/logs", summary: "A node's log as text; follow=true streams while it runs", text: true},
+	{pattern: "POST /api/v1/runs/{id}/status", summary: "Set the phase of a tracking-only run", request: SetRunStatusRequest{}, response: Run{}},
 	{pattern: "POST /api/v1/runs/{id}/log-batch", summary: "Log params (write-once), metrics and tags in one transaction", request: LogBatchRequest{}},
 	{pattern: "GET /api/v1/runs/{id}/data", summary: "A run's params, latest metrics and tags", response: RunData{}},
 	{pattern: "GET /api/v1/runs/{id}/metrics/{key}/history", summary: "Metric history, paged (pageSize, pageToken) or downsampled (maxPoints)", response: MetricHistoryResponse{}},

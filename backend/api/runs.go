@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -26,6 +27,41 @@ func (h *Handler) registerRunRoutes() {
 	h.handle("POST /api/v1/runs/{id}/archive", h.archiveRun(true))
 	h.handle("POST /api/v1/runs/{id}/unarchive", h.archiveRun(false))
 	h.handle("GET /api/v1/runs/{id}/nodes/{node}/logs", h.runLogs)
+	h.handle("POST /api/v1/runs/{id}/status", h.setRunStatus)
+}
+
+// setRunStatus sets the phase of a tracking-only run, which its client (not an engine) drives.
+func (h *Handler) setRunStatus(w http.ResponseWriter, r *http.Request) error {
+	ns, _, err := h.namespace(r, write)
+	if err != nil {
+		return err
+	}
+	var req SetRunStatusRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	ph := store.Phase(req.Phase)
+	if !ph.Valid() {
+		return invalid("phase", "unknown phase %q", req.Phase)
+	}
+	id := r.PathValue("id")
+	run, err := h.runInNamespace(r.Context(), ns, id)
+	if err != nil {
+		return err
+	}
+	if len(run.Spec) > 0 {
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: fmt.Sprintf("run %q is executed by the engine; only tracking-only runs take a status", id)}
+	}
+	u := store.RunUpdate{Phase: ph, Message: &req.Message}
+	if ph.Terminal() {
+		u.FinishedAt = time.Now()
+	}
+	run, err = h.st.UpdateRun(r.Context(), ns, id, u)
+	if err != nil {
+		return fmt.Errorf("set status of run %q: %w", id, err)
+	}
+	writeJSON(w, http.StatusOK, runOut(run))
+	return nil
 }
 
 func (h *Handler) createRun(w http.ResponseWriter, r *http.Request) error {

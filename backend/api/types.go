@@ -132,6 +132,12 @@ type CreateRunRequest struct {
 	Parameters        map[string]string `json:"parameters,omitempty"`
 }
 
+// SetRunStatusRequest sets the phase of a tracking-only run (POST /api/v1/runs/{id}/status).
+type SetRunStatusRequest struct {
+	Phase   string `json:"phase"`
+	Message string `json:"message,omitempty"`
+}
+
 // SearchRunsRequest lists runs across experiments (POST /api/v1/runs/search).
 type SearchRunsRequest struct {
 	ExperimentIDs []string `json:"experimentIds,omitempty"`

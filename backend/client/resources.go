@@ -290,3 +290,9 @@ func (c *Client) SetRecurringRunEnabled(ctx context.Context, id string, enabled 
 func (c *Client) DeleteRecurringRun(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodDelete, "/api/v1/recurring-runs/"+esc(id), nil, nil, nil)
 }
+
+// SetRunStatus sets the phase of a tracking-only run.
+func (c *Client) SetRunStatus(ctx context.Context, id string, req api.SetRunStatusRequest) (*api.Run, error) {
+	var out api.Run
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/runs/"+esc(id)+"/status", nil, req, &out)
+}

@@ -194,6 +194,10 @@ func TestPortalEndToEnd(t *testing.T) {
 	b.shot("08-compare")
 	b.do("experiment page", 20*time.Second, chromedp.Navigate(e.url+"/#/experiments/"+exp.ID),
 		waitJS(`document.querySelectorAll('tr[data-run]').length === 2`),
+		waitJS(`document.querySelector('#exp-metric')?.value === 'loss' && document.querySelectorAll('.chart path.series').length === 2`),
+		chromedp.Click(css("#exp-log")),
+		chromedp.SetValue(css("#exp-smooth"), "0.6"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#exp-smooth').dispatchEvent(new Event('change'))`),
 		chromedp.SendKeys(css("#sweep-metric"), "loss"),
 		chromedp.Click(css(`form:has(#sweep-metric) button`)),
 		waitJS(`document.body.textContent.includes('Best trial')`))

@@ -26,7 +26,8 @@ export function experimentPage(id) {
   const root = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   api('/experiments/' + id).then((x) => {
     fill(root, h('p', {}, h('a', { href: '#/experiments' }, '← Experiments')), h('h1', {}, x.name), x.description ? h('p', {}, x.description) : '',
-      runsTable({ experimentId: id, pageSize: 50 }), h('h2', {}, 'Sweep view'), sweep(id));
+      runsTable({ experimentId: id, pageSize: 50 }), h('h2', {}, 'Metric charts (ten newest runs)'), experimentCharts(id),
+      h('h2', {}, 'Sweep view'), sweep(id));
   }).catch((e) => fill(root, errorBox(e)));
   return root;
 }
@@ -62,6 +63,42 @@ function sweep(experimentId) {
     } catch (ex) { fill(out, errorBox(ex)); }
   } }, h('label', { for: 'sweep-metric' }, 'Objective'), metric, dir, h('button', { type: 'submit' }, 'Show'));
   box.append(form, out);
+  return box;
+}
+
+/**
+ * metricCurves overlays one metric of several runs (histories downsampled by the server to 1000
+ * points) with a metric picker, log scale and smoothing. Returns {el, draw}.
+ */
+export function metricCurves(ids, names, keys, prefix) {
+  const chartBox = h('div');
+  const keySel = h('select', { id: prefix + '-metric' }, keys.map((k) => h('option', { value: k }, k)));
+  const logY = h('input', { type: 'checkbox', id: prefix + '-log' });
+  const smoothing = h('input', { type: 'range', id: prefix + '-smooth', min: 0, max: 0.95, step: 0.05, value: 0 });
+  const draw = async () => {
+    const k = keySel.value;
+    if (!k) { fill(chartBox, h('p', { class: 'muted' }, 'No metrics logged.')); return; }
+    const hs = await Promise.all(ids.map((id) => api(`/runs/${id}/metrics/${encodeURIComponent(k)}/history`, { query: { maxPoints: 1000 } }).catch(() => ({ metrics: [] }))));
+    fill(chartBox, lineChart(hs.map((hh, i) => ({ name: names[i], points: hh.metrics.map((m) => ({ x: m.step, y: m.value })) })),
+      { width: 720, height: 300, logY: logY.checked, smoothing: Number(smoothing.value), xLabel: 'step', label: `${k} of ${names.join(', ')}` }), legend(names));
+  };
+  [keySel, logY, smoothing].forEach((el) => el.addEventListener('change', draw));
+  const el = h('div', {}, h('div', { class: 'row' }, h('label', { for: prefix + '-metric' }, 'Metric'), keySel, logY, h('label', { for: prefix + '-log' }, 'Log scale'),
+    h('label', { for: prefix + '-smooth' }, 'Smoothing'), smoothing), h('div', { class: 'table-wrap' }, chartBox));
+  return { el, draw };
+}
+
+/** experimentCharts overlays a metric of the experiment's ten newest runs. */
+function experimentCharts(experimentId) {
+  const box = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  (async () => {
+    const rs = await api('/runs', { query: { experimentId, pageSize: 10 } });
+    const ds = await limit(6, rs.runs, (r) => api(`/runs/${r.id}/data`));
+    const keys = [...new Set(ds.flatMap((d) => (d instanceof Error ? [] : d.metrics.map((m) => m.key))))].sort();
+    const c = metricCurves(rs.runs.map((r) => r.id), rs.runs.map((r) => r.name || r.id.slice(0, 8)), keys, 'exp');
+    fill(box, c.el);
+    await c.draw();
+  })().catch((e) => fill(box, errorBox(e)));
   return box;
 }
 
@@ -104,18 +141,7 @@ export function comparePage(query) {
     drawTable();
 
     // Overlaid curves.
-    const chartBox = h('div');
-    const keySel = h('select', { id: 'compare-metric' }, metricKeys.map((k) => h('option', { value: k }, k)));
-    const logY = h('input', { type: 'checkbox', id: 'compare-log' });
-    const smoothing = h('input', { type: 'range', id: 'compare-smooth', min: 0, max: 0.95, step: 0.05, value: 0 });
-    const drawCurves = async () => {
-      const k = keySel.value;
-      if (!k) { fill(chartBox, h('p', { class: 'muted' }, 'No metrics logged.')); return; }
-      const hs = await Promise.all(ids.map((id) => api(`/runs/${id}/metrics/${encodeURIComponent(k)}/history`, { query: { maxPoints: 1000 } }).catch(() => ({ metrics: [] }))));
-      fill(chartBox, lineChart(hs.map((hh, i) => ({ name: names[i], points: hh.metrics.map((m) => ({ x: m.step, y: m.value })) })),
-        { width: 720, height: 300, logY: logY.checked, smoothing: Number(smoothing.value), xLabel: 'step', label: `${k} of ${names.join(', ')}` }), legend(names));
-    };
-    [keySel, logY, smoothing].forEach((el) => el.addEventListener('change', drawCurves));
+    const curves = metricCurves(ids, names, metricKeys, 'compare');
 
     // Parallel coordinates over numeric inputs/params and metrics.
     const dims = [];
@@ -127,10 +153,9 @@ export function comparePage(query) {
     }
     fill(root, h('h1', {}, 'Compare runs'), h('p', {}, `${runs.length} runs.`),
       h('div', { class: 'row' }, onlyDiff, h('label', { for: 'only-diff' }, 'Only rows that differ')), table,
-      h('h2', {}, 'Metric curves'), h('div', { class: 'row' }, h('label', { for: 'compare-metric' }, 'Metric'), keySel, logY, h('label', { for: 'compare-log' }, 'Log scale'),
-        h('label', { for: 'compare-smooth' }, 'Smoothing'), smoothing), chartBox,
+      h('h2', {}, 'Metric curves'), curves.el,
       h('h2', {}, 'Parallel coordinates'), dims.length ? [h('div', { class: 'table-wrap' }, parallelCoords(pcRows, dims)), legend(names)] : h('p', { class: 'muted' }, 'No numeric params or metrics.'));
-    await drawCurves();
+    await curves.draw();
     root.dataset.loaded = 'true';
   })();
   return root;

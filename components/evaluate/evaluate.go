@@ -2,7 +2,8 @@
 // model on a labelled dataset: classifier metrics (accuracy, precision, recall, F1, ROC AUC,
 // log loss, confusion matrix) or regressor metrics (RMSE, MSE, MAE, R²). The scalar metrics
 // are the typed Metrics output; the full report, with the confusion matrix and per-class
-// figures, is a JSON artifact.
+// figures, is a JSON artifact. With a Kiln server configured (KILN_API_URL, KILN_RUN_ID) the
+// scalars are also logged to the run's tracking.
 package evaluate
 
 import (
@@ -12,6 +13,7 @@ import (
 	"slices"
 
 	"github.com/kilnml/kiln/components/data"
+	"github.com/kilnml/kiln/components/internal/track"
 	"github.com/kilnml/kiln/components/ml/model"
 	"github.com/kilnml/kiln/dsl"
 )
@@ -25,6 +27,9 @@ type In struct {
 	// Metric names the scalar returned as Score; empty means accuracy for a classifier and r2
 	// for a regressor.
 	Metric dsl.Value[string] `default:"" description:"metric returned as score (empty: accuracy or r2)"`
+	// Prefix is prepended, with a dot, to the metric names logged to tracking ("test" gives
+	// "test.accuracy"); empty logs the bare names.
+	Prefix dsl.Value[string] `default:"" description:"prefix of the metric names logged to tracking"`
 }
 
 // Out is the output of Evaluate.
@@ -60,6 +65,7 @@ func evaluate(ctx context.Context, in In) (Out, error) {
 	if err != nil {
 		return Out{}, err
 	}
+	track.Metrics(ctx, track.Logger(), in.Prefix.Get(), scalars, nil)
 	path, err := data.WriteJSON("kiln-eval-", "evaluation.json", ev)
 	if err != nil {
 		return Out{}, fmt.Errorf("evaluate: %w", err)

@@ -12,6 +12,10 @@
 //     (a second, TPE-informed round) → Best. It compiles to Argo loops (withParam), so the
 //     workflow's size does not grow with the number of trials.
 //
+// With a Kiln server (the run manager sets KILN_API_URL and KILN_RUN_ID), every trial is
+// recorded as a child run of the pipeline run (tag mlflow.parentRunId) with its parameters and
+// validation metrics, and Best logs the winner to the pipeline run under "sweep.best.".
+//
 // The median stopping rule of components/ml/sweep needs intermediate reports shared between
 // running trials; trials here report final metrics only, so Experiment.EarlyStopping is not
 // applied by the pipeline form of a sweep.
@@ -25,8 +29,10 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/kilnml/kiln/components/data"
+	"github.com/kilnml/kiln/components/internal/track"
 	"github.com/kilnml/kiln/components/ml/model"
 	mlsweep "github.com/kilnml/kiln/components/ml/sweep"
 	"github.com/kilnml/kiln/components/train"
@@ -114,12 +120,42 @@ func trial(ctx context.Context, in TrialIn) (TrialOut, error) {
 	if err != nil {
 		return TrialOut{}, err
 	}
+	logChild(ctx, tr)
 	score, _ := obj.Value(tr)
 	enc, err := EncodeTrial(tr)
 	if err != nil {
 		return TrialOut{}, err
 	}
 	return TrialOut{Trial: dsl.Of(enc), Score: dsl.Of(score)}, nil
+}
+
+// logChild records the trial as a child run of the pipeline run when tracking is configured.
+func logChild(ctx context.Context, tr mlsweep.Trial) {
+	log := track.Logger()
+	c, err := track.StartChild(ctx, tr.Name(), map[string]string{"kiln.sweep.trial": strconv.Itoa(tr.ID), "kiln.sweep.status": string(tr.Status)})
+	if err != nil {
+		log.Warn("tracking: trial child run", "trial", tr.Name(), "err", err)
+		return
+	}
+	if c == nil {
+		return
+	}
+	if err := c.LogParams(ctx, tr.Strings()); err != nil {
+		log.Warn("tracking: trial params", "trial", tr.Name(), "err", err)
+	}
+	if len(tr.Metrics) > 0 {
+		if err := c.LogMetrics(ctx, tr.Metrics, 0); err != nil {
+			log.Warn("tracking: trial metrics", "trial", tr.Name(), "err", err)
+		}
+	}
+	if tr.Error != "" {
+		if err := c.SetTag(ctx, "kiln.sweep.error", tr.Error); err != nil {
+			log.Warn("tracking: trial error tag", "trial", tr.Name(), "err", err)
+		}
+	}
+	if err := c.End(ctx, tr.Status == mlsweep.Failed); err != nil {
+		log.Warn("tracking: end trial child run", "trial", tr.Name(), "err", err)
+	}
 }
 
 // RunTrial trains a model with a applied to base and scores it on validation. Errors of the
@@ -263,6 +299,8 @@ func best(ctx context.Context, in BestIn) (BestOut, error) {
 		return BestOut{}, err
 	}
 	score, _ := in.Experiment.Get().Objective.Value(b)
+	track.Metrics(ctx, track.Logger(), "sweep.best", map[string]float64{in.Experiment.Get().Objective.Metric: score,
+		"trials_succeeded": float64(succeeded), "trials_failed": float64(failed)}, params)
 	sum, err := data.WriteJSON("kiln-sweep-", "summary.json", Summary{Objective: in.Experiment.Get().Objective, Best: b, Trials: trials})
 	if err != nil {
 		return BestOut{}, fmt.Errorf("best: %w", err)

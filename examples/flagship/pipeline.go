@@ -55,7 +55,7 @@ var Pipeline = dsl.NewPipeline("flagship", func(s dsl.Scope, in Params) {
 		Experiment: in.Experiment, Train: sp.Out.Train, Validation: sp.Out.Validation,
 		Config: in.Config, Seed: in.Seed,
 	}, sweep.Options{Parallel: 4, FirstRound: 8, TrialOptions: []dsl.Option{dsl.CPU("500m", "1")}})
-	ev := evaluate.Evaluate.Task(s, evaluate.In{Model: best.Out.Model, Data: sp.Out.Test}, dsl.Name("evaluate"))
+	ev := evaluate.Evaluate.Task(s, evaluate.In{Model: best.Out.Model, Data: sp.Out.Test, Prefix: dsl.Of("test")}, dsl.Name("evaluate"))
 	register.Register.Task(s, register.In{
 		Model: best.Out.Model, Metrics: ev.Out.Values, Name: in.ModelName, Registry: in.Registry,
 		Alias: dsl.Of("production"), Metric: dsl.Of("accuracy"), Direction: dsl.Of("maximize"),

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // ArtifactTagPrefix starts the run tag that records an artifact when the server has no
@@ -22,11 +23,15 @@ const ArtifactTagPrefix = "kiln.artifact."
 // Artifact is the reference LogArtifact records.
 type Artifact struct {
 	// ID is the artifact's id in Kiln's registry; empty when it was recorded as a tag.
-	ID     string
-	Name   string
-	URI    string // file:// URI of the absolute path
-	Size   int64  // bytes; for a directory, of all its regular files
-	Digest string // "sha256:<hex>"; for a directory, over its files' relative paths and digests
+	ID   string
+	Name string
+	// URI is where the artifact is: its mlflow-artifacts: URI when it was uploaded, else the
+	// file:// URI of the absolute local path.
+	URI string
+	// Uploaded reports whether the bytes were uploaded to the server's artifact proxy.
+	Uploaded bool
+	Size     int64  // bytes; for a directory, of all its regular files
+	Digest   string // "sha256:<hex>"; for a directory, over its files' relative paths and digests
 }
 
 // LogArtifact records the file or directory at path as an output of the run named name (see the
@@ -44,17 +49,31 @@ func (c *Client) LogArtifact(ctx context.Context, name, path string) (Artifact, 
 	if err != nil {
 		return Artifact{}, fmt.Errorf("tracking: artifact %q: %w", name, err)
 	}
-	a := Artifact{Name: name, URI: (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String(), Size: size, Digest: digest}
+	local := (&url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}).String()
+	a := Artifact{Name: name, URI: local, Size: size, Digest: digest}
 	if err := c.Flush(ctx); err != nil {
 		return a, err
 	}
+	if !c.opts.NoUpload {
+		uri, ok, err := c.upload(ctx, name, abs)
+		if err != nil {
+			return a, fmt.Errorf("tracking: upload artifact %q: %w", name, err)
+		}
+		if ok {
+			a.URI, a.Uploaded = uri, true
+		}
+	}
 	req := struct {
-		RunID  string `json:"runId"`
-		Name   string `json:"name"`
-		URI    string `json:"uri"`
-		Digest string `json:"digest"`
-		Size   int64  `json:"size"`
-	}{c.opts.RunID, a.Name, a.URI, a.Digest, a.Size}
+		RunID    string            `json:"runId"`
+		Name     string            `json:"name"`
+		URI      string            `json:"uri"`
+		Digest   string            `json:"digest"`
+		Size     int64             `json:"size"`
+		Metadata map[string]string `json:"metadata,omitempty"`
+	}{c.opts.RunID, a.Name, a.URI, a.Digest, a.Size, nil}
+	if a.Uploaded {
+		req.Metadata = map[string]string{"localPath": local}
+	}
 	var out struct {
 		ID string `json:"id"`
 	}
@@ -127,4 +146,96 @@ func digestFile(path string) (int64, string, error) {
 		return 0, "", err
 	}
 	return n, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// upload sends the file, or the directory's regular files, to MLflow's artifact proxy under the
+// run's artifact URI: a file as <name>/<base name>, a directory's files as <name>/<relative
+// path>, as MLflow's log_artifact and log_artifacts do. ok is false when the run's artifacts
+// are not on the proxy or the server does not serve it.
+func (c *Client) upload(ctx context.Context, name, abs string) (uri string, ok bool, err error) {
+	c.uriMu.Lock()
+	runURI := c.runURI
+	c.uriMu.Unlock()
+	if runURI == "" {
+		var out struct {
+			Run struct {
+				Info struct {
+					ArtifactURI string `json:"artifact_uri"`
+				} `json:"info"`
+			} `json:"run"`
+		}
+		err := c.callBody(ctx, http.MethodGet, "/api/2.0/mlflow/runs/get?run_id="+url.QueryEscape(c.opts.RunID), "application/json",
+			func() (io.ReadCloser, int64, error) { return http.NoBody, 0, nil }, &out)
+		if err != nil {
+			return "", false, err
+		}
+		runURI = out.Run.Info.ArtifactURI
+		c.uriMu.Lock()
+		c.runURI = runURI
+		c.uriMu.Unlock()
+	}
+	root, ok := strings.CutPrefix(runURI, "mlflow-artifacts:")
+	if !ok {
+		return "", false, nil
+	}
+	dest := strings.Trim(root, "/") + "/" + name
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return "", false, err
+	}
+	files := map[string]string{} // destination path -> local file
+	if fi.IsDir() {
+		err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			rel, _ := filepath.Rel(abs, p)
+			files[dest+"/"+filepath.ToSlash(rel)] = p
+			return nil
+		})
+		if err != nil {
+			return "", false, err
+		}
+	} else {
+		dest += "/" + filepath.Base(abs)
+		files[dest] = abs
+	}
+	keys := make([]string, 0, len(files))
+	for k := range files {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, to := range keys {
+		from := files[to]
+		open := func() (io.ReadCloser, int64, error) {
+			f, err := os.Open(from)
+			if err != nil {
+				return nil, 0, err
+			}
+			st, err := f.Stat()
+			if err != nil {
+				f.Close()
+				return nil, 0, err
+			}
+			return f, st.Size(), nil
+		}
+		err := c.callBody(ctx, http.MethodPut, "/api/2.0/mlflow-artifacts/artifacts/"+escapePath(to), "application/octet-stream", open, nil)
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusNotFound {
+			return "", false, nil // the server does not serve the proxy
+		}
+		if err != nil {
+			return "", false, err
+		}
+	}
+	return "mlflow-artifacts:/" + dest, true, nil
+}
+
+// escapePath escapes each segment of a slash-separated path.
+func escapePath(p string) string {
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
 }

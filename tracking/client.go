@@ -65,6 +65,9 @@ type Options struct {
 	// RetryBackoff is the wait before the first retry, doubled for each next one (with jitter);
 	// 0 means DefaultRetryBackoff.
 	RetryBackoff time.Duration
+	// NoUpload makes LogArtifact record references only, even when the server offers MLflow's
+	// artifact proxy.
+	NoUpload bool
 	// Logger receives errors of background flushes; nil discards them.
 	Logger *slog.Logger
 }
@@ -89,6 +92,8 @@ type Client struct {
 	closed  bool
 	bgErr   error
 	flushMu sync.Mutex // serializes sends, so batches arrive in logging order
+	uriMu   sync.Mutex // guards runURI
+	runURI  string     // the run's artifact_uri, read on the first upload
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
@@ -352,9 +357,22 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	if err != nil {
 		return fmt.Errorf("tracking: encode %s: %w", path, err)
 	}
+	open := func() (io.ReadCloser, int64, error) {
+		return io.NopCloser(bytes.NewReader(body)), int64(len(body)), nil
+	}
+	return c.callBody(ctx, method, path, "application/json", open, out)
+}
+
+// callBody sends a request whose body and its size open returns (once per attempt), with
+// retries.
+func (c *Client) callBody(ctx context.Context, method, path, contentType string, open func() (io.ReadCloser, int64, error), out any) error {
 	wait := c.opts.RetryBackoff
 	for attempt := 0; ; attempt++ {
-		err = c.do(ctx, method, path, body, out)
+		body, size, err := open()
+		if err != nil {
+			return fmt.Errorf("tracking: %w", err)
+		}
+		err = c.do(ctx, method, path, contentType, body, size, out)
 		var se *StatusError
 		if err == nil || ctx.Err() != nil || errors.As(err, &se) && !se.Transient() || attempt >= c.opts.MaxRetries {
 			return err
@@ -370,12 +388,14 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	}
 }
 
-func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(body))
+func (c *Client) do(ctx context.Context, method, path, contentType string, body io.ReadCloser, size int64, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
+		body.Close()
 		return fmt.Errorf("tracking: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.ContentLength = size
+	req.Header.Set("Content-Type", contentType)
 	if c.opts.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.opts.Token)
 	}

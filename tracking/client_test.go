@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -310,7 +311,7 @@ func TestFromEnv(t *testing.T) {
 	if _, err := tracking.FromEnv(); !errors.Is(err, tracking.ErrNotConfigured) {
 		t.Errorf("FromEnv without environment: %v", err)
 	}
-	s := newAuthServer(t)
+	s := newAuthServer(t, "")
 	t.Setenv(tracking.EnvAPIURL, s.url)
 	t.Setenv(tracking.EnvRunID, s.run)
 	t.Setenv(tracking.EnvToken, "s3cret")
@@ -348,7 +349,9 @@ type authServer struct {
 	run string
 }
 
-func newAuthServer(t *testing.T) *authServer {
+// newAuthServer starts the server; with artifactDir set, the MLflow API serves its artifact
+// proxy from there.
+func newAuthServer(t *testing.T, artifactDir string) *authServer {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(dir, "kiln.db")})
@@ -362,9 +365,15 @@ func newAuthServer(t *testing.T) *authServer {
 	}
 	// The MLflow API mounted as the server's command is meant to mount it.
 	var mounts []server.Mount
-	for _, p := range mlflow.Prefixes {
+	for _, p := range append(slices.Clone(mlflow.Prefixes), mlflow.ArtifactsPrefixes...) {
 		mounts = append(mounts, server.Mount{Pattern: p, Handler: func(st store.Store, log *slog.Logger, auth server.Authorizer) http.Handler {
-			return mlflow.NewHandler(st, log, mlflow.WithAuthorizer(auth))
+			opts := []mlflow.Option{mlflow.WithAuthorizer(auth)}
+			if artifactDir != "" {
+				opts = append(opts, mlflow.WithArtifactDir(artifactDir))
+			} else {
+				opts = append(opts, mlflow.WithArtifactRoot("s3://bucket/kiln"))
+			}
+			return mlflow.NewHandler(st, log, opts...)
 		}})
 	}
 	srv, err := server.New(t.Context(), server.Config{Store: st, DataDir: dir, TokensFile: tokens, SchedulerInterval: -1,

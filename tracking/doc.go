@@ -34,9 +34,10 @@
 // MLflow's own client. Params are write-once: logging a key again with another value fails
 // at once, without a request.
 //
-// LogArtifact records a reference to a file or directory — its file:// URI, size and SHA-256
-// digest — in Kiln's artifact registry (POST /api/v1/artifacts), linked to the run; it does not
-// upload the bytes, which the engine's artifact store already keeps for pipeline outputs. Against
-// a server without that endpoint (an MLflow server) it records the reference as the run tag
-// "kiln.artifact.<name>".
+// LogArtifact uploads a file or directory to the server's MLflow artifact proxy when the run's
+// artifact URI points there (mlflow-artifacts:, served by a Kiln server configured with an
+// artifact directory) and Options.NoUpload is not set, as MLflow's log_artifact does. Either
+// way it records a reference — URI, size and SHA-256 digest — in Kiln's artifact registry
+// (POST /api/v1/artifacts), linked to the run. Against a server without that registry (an
+// MLflow server) it records the reference as the run tag "kiln.artifact.<name>".
 package tracking

@@ -21,6 +21,7 @@ type keyValue struct {
 // jsonFloat is a double encoded as protobuf's JSON mapping does: NaN and infinities as strings.
 type jsonFloat float64
 
+// MarshalJSON writes NaN and infinities as strings, which JSON numbers cannot hold.
 func (f jsonFloat) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	switch {

@@ -337,6 +337,7 @@ type StatusError struct {
 	Message   string
 }
 
+// Error describes the answer.
 func (e *StatusError) Error() string {
 	return fmt.Sprintf("tracking: server answered %d %s: %s", e.Status, e.ErrorCode, e.Message)
 }

@@ -47,6 +47,7 @@ type apiError struct {
 	msg  string
 }
 
+// Error returns the message MLflow clients show.
 func (e *apiError) Error() string { return e.msg }
 
 // errorBody is MLflow's error response.

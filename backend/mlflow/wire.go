@@ -13,6 +13,7 @@ import (
 // int64s is an int64 that protobuf's JSON mapping may send as a number or a string.
 type int64s int64
 
+// UnmarshalJSON accepts a number or a string holding one.
 func (n *int64s) UnmarshalJSON(b []byte) error {
 	var s string
 	if len(b) > 0 && b[0] == '"' {
@@ -40,6 +41,7 @@ func (n *int64s) UnmarshalJSON(b []byte) error {
 // float is a double that travels as a JSON number, or as "NaN", "Infinity" or "-Infinity".
 type float float64
 
+// UnmarshalJSON accepts a number or "NaN", "Infinity", "-Infinity" (or a numeric string).
 func (f *float) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -70,6 +72,7 @@ func (f *float) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MarshalJSON writes NaN and infinities as protobuf's JSON mapping does.
 func (f float) MarshalJSON() ([]byte, error) {
 	v := float64(f)
 	switch {
@@ -86,6 +89,7 @@ func (f float) MarshalJSON() ([]byte, error) {
 // strList is a repeated string field; a single string (one query parameter) is a list of one.
 type strList []string
 
+// UnmarshalJSON accepts a list of strings or one string.
 func (l *strList) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string

@@ -270,7 +270,8 @@ func (c *Client) Flush(ctx context.Context) error {
 }
 
 // Close stops the background flusher and sends what is buffered. Later calls log nothing and
-// return ErrClosed.
+// return ErrClosed. When the server stays unreachable through the retries, Close returns the
+// error and what was buffered is lost.
 func (c *Client) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {

@@ -88,6 +88,9 @@ func TestFlagship(t *testing.T) {
 	if got := out("register", "promoted"); got != "true" {
 		t.Errorf("promoted = %s, want true on an empty registry", got)
 	}
+	if got, want := out("deploy", "url"), "http://breast-cancer.default.svc.cluster.local/v2/models/breast-cancer/infer"; got != want {
+		t.Errorf("deploy url %q, want %q", got, want)
+	}
 	ctx := context.Background()
 	v, err := register.FileRegistry{Dir: reg}.Alias(ctx, "breast-cancer", "production")
 	if err != nil {

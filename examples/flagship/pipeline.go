@@ -2,7 +2,8 @@
 // profiles it, splits it (stratified, seeded), runs a hyperparameter sweep (TPE over
 // logistic regression and gradient-boosted trees, one pod per trial, in parallel, two rounds
 // so TPE learns from the first), evaluates the best model on the held-out test split,
-// registers it and moves the "production" alias when it beats the current version.
+// registers it, moves the "production" alias when it beats the current version, and writes
+// (on a cluster, with -p deploy=true, applies) the KServe or Deployment manifests serving it.
 //
 //	go run ./examples/flagship run -p data=$PWD/datasets/breast-cancer/data.csv -p registry=$PWD/.kiln/registry
 //	go run ./examples/flagship compile > flagship.yaml
@@ -18,6 +19,7 @@ import (
 	mlsweep "github.com/kilnml/kiln/components/ml/sweep"
 	"github.com/kilnml/kiln/components/preprocess"
 	"github.com/kilnml/kiln/components/register"
+	"github.com/kilnml/kiln/components/serve"
 	"github.com/kilnml/kiln/components/sweep"
 	"github.com/kilnml/kiln/dsl"
 )
@@ -33,6 +35,10 @@ type Params struct {
 	Target dsl.Value[string] `default:"diagnosis" description:"label column (stratification)"`
 	// ModelName is the registered model's name.
 	ModelName dsl.Value[string] `kiln:"model_name" default:"breast-cancer" description:"registered model name"`
+	// Deploy applies the serving manifests to the cluster (kubectl in the image).
+	Deploy dsl.Value[bool] `default:"false" description:"apply the serving manifests to the cluster"`
+	// Namespace is where the model is served on a cluster.
+	Namespace dsl.Value[string] `default:"default" description:"namespace to serve the model in"`
 	// Seed seeds the split and the sweep.
 	Seed dsl.Value[int] `default:"7"`
 	// Experiment is the sweep: 16 trials of TPE (8 random start-up trials, then 8 modelled on
@@ -56,10 +62,15 @@ var Pipeline = dsl.NewPipeline("flagship", func(s dsl.Scope, in Params) {
 		Config: in.Config, Seed: in.Seed,
 	}, sweep.Options{Parallel: 4, FirstRound: 8, TrialOptions: []dsl.Option{dsl.CPU("500m", "1")}})
 	ev := evaluate.Evaluate.Task(s, evaluate.In{Model: best.Out.Model, Data: sp.Out.Test, Prefix: dsl.Of("test")}, dsl.Name("evaluate"))
-	register.Register.Task(s, register.In{
+	reg := register.Register.Task(s, register.In{
 		Model: best.Out.Model, Metrics: ev.Out.Values, Name: in.ModelName, Registry: in.Registry,
 		Alias: dsl.Of("production"), Metric: dsl.Of("accuracy"), Direction: dsl.Of("maximize"),
 		Metadata: best.Out.Params,
 	}, dsl.Name("register"))
+	// On a cluster, -p deploy=true serves the model with KServe (or a Deployment and Service);
+	// otherwise this step only writes the manifests. Locally, scripts/run.sh serves it.
+	serve.Deploy.Task(s, serve.DeployIn{
+		Model: best.Out.Model, Name: in.ModelName, Namespace: in.Namespace, Apply: in.Deploy,
+	}, dsl.Name("deploy"), dsl.After(reg))
 }, dsl.Description("Breast-cancer classifier: import, profile, split, sweep, evaluate, register."),
 	dsl.Image("ghcr.io/kilnml/flagship:latest"))

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,5 +95,15 @@ spec:
 	}
 	if out := kiln(false, "runs", "create", "--pipeline", "hello", "-p", "nobody=1"); !strings.Contains(out, "parameters[nobody]") {
 		t.Errorf("undeclared parameter: %s", out)
+	}
+	// kiln server mounts the MLflow-compatible API on the same store.
+	resp, err := http.Post("http://"+addr+"/api/2.0/mlflow/experiments/search", "application/json", strings.NewReader(`{"max_results":10}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "exp1") {
+		t.Errorf("MLflow experiments/search: %d %s", resp.StatusCode, b)
 	}
 }

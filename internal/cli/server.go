@@ -3,12 +3,18 @@ package cli
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kilnml/kiln/backend/mlflow"
 	"github.com/kilnml/kiln/backend/server"
+	"github.com/kilnml/kiln/backend/store"
 )
 
 func init() { extraCommands = append(extraCommands, serverCommand) }
@@ -39,6 +45,7 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 			if cfg.ComponentToken == "" {
 				cfg.ComponentToken = os.Getenv("KILN_TOKEN")
 			}
+			cfg.Mounts = append(cfg.Mounts, mlflowMounts(cfg.DataDir)...)
 			ctx := cmd.Context()
 			srv, err := server.New(ctx, cfg)
 			if err != nil {
@@ -60,4 +67,26 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	return cmd
+}
+
+// mlflowMounts serves the MLflow-compatible tracking API (and its artifact proxy, storing under
+// DATA/mlflow-artifacts) with one handler under every prefix MLflow's server uses.
+func mlflowMounts(dataDir string) []server.Mount {
+	var once sync.Once
+	var h http.Handler
+	factory := func(st store.Store, log *slog.Logger, auth server.Authorizer) http.Handler {
+		once.Do(func() {
+			opts := []mlflow.Option{mlflow.WithAuthorizer(auth)}
+			if dataDir != "" {
+				opts = append(opts, mlflow.WithArtifactDir(filepath.Join(dataDir, "mlflow-artifacts")))
+			}
+			h = mlflow.NewHandler(st, log, opts...)
+		})
+		return h
+	}
+	var mounts []server.Mount
+	for _, p := range append(slices.Clone(mlflow.Prefixes), mlflow.ArtifactsPrefixes...) {
+		mounts = append(mounts, server.Mount{Pattern: p, Handler: factory})
+	}
+	return mounts
 }

@@ -14,10 +14,11 @@ export function smooth(points, w) {
   });
 }
 
-function ticks(lo, hi, n = 5) {
+function ticks(lo, hi, n = 5, integer = false) {
   if (!(hi > lo)) return [lo];
   const step0 = (hi - lo) / n, mag = Math.pow(10, Math.floor(Math.log10(step0)));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0);
+  let step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0);
+  if (integer) step = Math.max(1, Math.round(step)); // steps, trials: no fractional ticks
   const out = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
   return out;
@@ -45,11 +46,14 @@ export function lineChart(series, opts = {}) {
   const pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad;
   const X = (x) => m.l + ((x - x0) / (x1 - x0)) * (width - m.l - m.r);
   const Y = (y) => height - m.b - ((y - y0) / (y1 - y0)) * (height - m.t - m.b);
-  for (const t of ticks(y0, y1)) {
+  // On a log axis, whole decades when the range spans at least two.
+  const yt = opts.logY && y1 - y0 >= 2 ? ticks(y0, y1, 5, true) : ticks(y0, y1);
+  for (const t of yt) {
     el.append(svg('line', { class: 'grid', x1: m.l, x2: width - m.r, y1: Y(t), y2: Y(t) }));
     el.append(svg('text', { x: m.l - 4, y: Y(t) + 4, 'text-anchor': 'end' }, fmtNum(opts.logY ? Math.pow(10, t) : t)));
   }
-  for (const t of ticks(x0, x1)) el.append(svg('text', { x: X(t), y: height - m.b + 14, 'text-anchor': 'middle' }, fmtNum(t)));
+  const intX = all.every((p) => Number.isInteger(p.x));
+  for (const t of ticks(x0, x1, 5, intX)) el.append(svg('text', { x: X(t), y: height - m.b + 14, 'text-anchor': 'middle' }, fmtNum(t)));
   el.append(svg('line', { class: 'axis', x1: m.l, x2: m.l, y1: m.t, y2: height - m.b }));
   el.append(svg('line', { class: 'axis', x1: m.l, x2: width - m.r, y1: height - m.b, y2: height - m.b }));
   if (opts.xLabel) el.append(svg('text', { x: (width + m.l) / 2, y: height - 4, 'text-anchor': 'middle' }, opts.xLabel));

@@ -105,8 +105,15 @@ func TestEndToEnd(t *testing.T) {
 		if nodes["a"] != wfv1.NodeSucceeded || nodes["b"] != wfv1.NodeFailed {
 			t.Errorf("final node phases = %v, want a Succeeded, b Failed", nodes)
 		}
-		if !strings.Contains(last.Message, "b") {
-			t.Errorf("run message %q does not name the failed node b", last.Message)
+		// The failed node is reported by name with the reason from its pod.
+		var failed *wfv1.NodeStatus
+		for _, ev := range evs {
+			if ev.Type == engine.EventNode && ev.Node.Phase == wfv1.NodeFailed && ev.Node.Type == wfv1.NodeTypePod {
+				failed = ev.Node
+			}
+		}
+		if failed == nil || failed.DisplayName != "b" || !strings.Contains(failed.Message, "exit code 1") {
+			t.Errorf("failed pod node = %+v, want b with exit code 1; events %+v", failed, steps(evs))
 		}
 	})
 	t.Run("cancel", func(t *testing.T) {

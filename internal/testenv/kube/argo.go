@@ -121,6 +121,26 @@ func (e *Env) startNodeSimulation(ctx context.Context, cs kubernetes.Interface, 
 	if _, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("kube: create fake node: %w", err)
 	}
+	// The TaintNodesByCondition admission plugin taints a new node
+	// not-ready; the node lifecycle controller that would lift the taint is
+	// not run here, so lift it directly.
+	for {
+		n, err := cs.CoreV1().Nodes().Get(ctx, FakeNode, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("kube: get fake node: %w", err)
+		}
+		if len(n.Spec.Taints) == 0 {
+			break
+		}
+		n.Spec.Taints = nil
+		_, err = cs.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) {
+			return fmt.Errorf("kube: untaint fake node: %w", err)
+		}
+	}
 	wctx, cancel := context.WithTimeout(ctx, e.opts.ReadyTimeout)
 	defer cancel()
 	kwok := procs[2]

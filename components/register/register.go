@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
 	"github.com/kilnml/kiln/components/data"
 	"github.com/kilnml/kiln/dsl"
+	"github.com/kilnml/kiln/tracking"
 )
 
 // In is the input of Register.
@@ -41,6 +43,8 @@ type Out struct {
 	Previous dsl.Value[int]
 	// URI locates the registered model artifact.
 	URI dsl.Value[string] `kiln:"uri"`
+	// ServerVersion is the version in the Kiln server's registry (0 without a server).
+	ServerVersion dsl.Value[int] `description:"version in the Kiln server's registry (0: no server)"`
 	// Record is the Decision as JSON.
 	Record dsl.Value[dsl.Artifact] `description:"registration record and alias decision (JSON)"`
 }
@@ -59,7 +63,9 @@ type Decision struct {
 	Reason string `json:"reason"`
 }
 
-// Register adds a model version to the registry and moves the alias when it is better.
+// Register adds a model version to the file registry and moves the alias when it is better.
+// When the run has a Kiln server (KILN_API_URL), the version and the alias decision are
+// mirrored in the server's model registry (APIRegistry).
 var Register = dsl.Func("register-model", registerModel)
 
 func registerModel(ctx context.Context, in In) (Out, error) {
@@ -75,6 +81,18 @@ func registerModel(ctx context.Context, in In) (Out, error) {
 	if err != nil {
 		return Out{}, err
 	}
+	serverVersion := 0
+	if base := os.Getenv(tracking.EnvAPIURL); base != "" {
+		// Mirror the version and the alias decision in the Kiln server's registry; the file
+		// registry stays the source local serving reads, so a failure here is only logged.
+		reg := APIRegistry{URL: base, Token: os.Getenv(tracking.EnvToken), Namespace: os.Getenv(tracking.EnvNamespace), RunID: os.Getenv(tracking.EnvRunID)}
+		sd, err := RegisterAndPromote(ctx, reg, in.Name.Get(), d.Version.URI, in.Metrics.Get(), in.Metadata.Get(), in.Alias.Get(), in.Metric.Get(), in.Direction.Get())
+		if err != nil {
+			slog.New(slog.NewTextHandler(os.Stderr, nil)).Warn("server registry", "model", in.Name.Get(), "err", err)
+		} else {
+			serverVersion = sd.Version.Version
+		}
+	}
 	path, err := data.WriteJSON("kiln-register-", "decision.json", d)
 	if err != nil {
 		return Out{}, fmt.Errorf("register: %w", err)
@@ -85,7 +103,7 @@ func registerModel(ctx context.Context, in In) (Out, error) {
 	}
 	return Out{
 		Version: dsl.Of(d.Version.Version), Promoted: dsl.Of(d.Promoted), Previous: dsl.Of(prev),
-		URI: dsl.Of(d.Version.URI), Record: dsl.Of(dsl.Artifact{Path: path}),
+		URI: dsl.Of(d.Version.URI), Record: dsl.Of(dsl.Artifact{Path: path}), ServerVersion: dsl.Of(serverVersion),
 	}, nil
 }
 

@@ -132,11 +132,22 @@ func TestPortalEndToEnd(t *testing.T) {
 	if !(ys["prepare"] < ys["train"] && ys["train"] == ys["evaluate"] && ys["evaluate"] < ys["report"]) {
 		t.Errorf("node rows = %v, want prepare < train = evaluate < report", ys)
 	}
+	// An artifact the report node registered (as a component would through the API).
+	run1, err := e.c.GetRun(ctx, firstID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range run1.Nodes {
+		if n.DisplayName == "report" {
+			postJSON(t, e.url+"/api/v1/artifacts", `{"name": "summary", "uri": "file:///runs/summary.json", "type": "Metrics", "size": 42, "runId": "`+firstID+`", "nodeId": "`+n.ID+`"}`, "POST")
+		}
+	}
 	// Open the report node with the keyboard and read its logs.
 	b.do("open node logs", 20*time.Second,
 		chromedp.Focus(css(`.dag-node[aria-label^="report"]`)),
 		chromedp.KeyEvent("\r"),
 		waitJS(`document.querySelector('#node-logs')?.textContent.includes('said report from the portal')`),
+		waitJS(`document.querySelector('aside')?.textContent.includes('file:///runs/summary.json')`),
 	)
 	b.shot("05-run-succeeded-logs")
 	if got := eval[string](b, `document.querySelector('.node-outputs')?.textContent || ''`); got == "" {

@@ -197,8 +197,13 @@ export function runPage(id) {
       return;
     }
     side.dataset.node = nid;
+    const nodeArts = h('div', {}, h('p', { class: 'muted' }, 'None registered.'));
+    api('/artifacts', { query: { runId: id, pageSize: 200 } }).then((r) => {
+      const mine = r.artifacts.filter((a) => a.nodeId === nid || a.nodeId === n.name);
+      if (mine.length) fill(nodeArts, artifactsTable(mine));
+    }).catch(() => {});
     fill(side, h('h2', {}, n.displayName || n.name), nodeStatus(n), jsonBlock('Inputs', n.inputs, 'node-inputs'),
-      jsonBlock('Outputs', n.outputs, 'node-outputs'), h('h3', {}, 'Logs'), logs);
+      jsonBlock('Outputs', n.outputs, 'node-outputs'), h('h3', {}, 'Artifacts'), nodeArts, h('h3', {}, 'Logs'), logs);
     if (n.type === 'Pod') streamLogs(n, logs);
     else logs.textContent = '(no logs: a ' + n.type + ' node runs no process)';
   }

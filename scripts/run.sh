@@ -72,6 +72,7 @@ echo
 if [ -n "$ran_on_server" ]; then
   echo "Run:       $KILN_SERVER/api/v1/runs/$ran_on_server   (kiln runs get $ran_on_server --server $KILN_SERVER)"
   echo "Server:    $KILN_SERVER (still running, pid $(cat "$STATE/server.pid" 2>/dev/null || echo '?'))"
+  echo "Registry:  $KILN_SERVER/api/v1/models/$MODEL/aliases/production"
 fi
 
 # Four rows of the held-out test split (the split is seeded, so it is the one the run used).

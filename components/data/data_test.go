@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -81,5 +82,35 @@ func TestProfile(t *testing.T) {
 	}
 	if got := p.Columns[2].Top; len(got) != 2 || got[0] != (dataset.ValueCount{Value: "x", Count: 2}) {
 		t.Errorf("label top values %+v, want x:2 first", got)
+	}
+}
+
+func TestImportParquet(t *testing.T) {
+	ctx := context.Background()
+	tbl, err := dataset.ReadCSV(strings.NewReader("a,label\n1.5,x\n2.5,y\n"), dataset.CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "d.parquet")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dataset.WriteParquet(f, tbl); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := importData(ctx, ImportIn{Source: dsl.Of(p), Format: dsl.Of("")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Rows.Get() != 2 || !cmp.Equal(out.Columns.Get(), []string{"a", "label"}) {
+		t.Errorf("rows %d columns %v", out.Rows.Get(), out.Columns.Get())
+	}
+	prof, err := profileData(ctx, ProfileIn{Data: out.Data})
+	if err != nil || prof.Rows.Get() != 2 {
+		t.Errorf("profile of the parquet file: %v rows, %v", prof.Rows.Get(), err)
 	}
 }

@@ -149,9 +149,14 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 		u.FinishedAt = runEv.Time
 		m.mu.Lock()
 		cancelled := m.cancelled[id]
+		closing := m.closing
 		delete(m.cancelled, id)
 		m.mu.Unlock()
-		if cancelled && u.Phase != store.PhaseSucceeded {
+		if closing && !cancelled && u.Phase != store.PhaseSucceeded {
+			u.Phase = store.PhaseError
+			msg := StopMessage
+			u.Message = &msg
+		} else if cancelled && u.Phase != store.PhaseSucceeded {
 			u.Phase = store.PhaseCancelled
 			msg := "cancelled by user"
 			if runEv.Message != "" {

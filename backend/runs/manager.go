@@ -43,6 +43,10 @@ const (
 // execution did not survive it.
 const RestartMessage = "the server restarted while the run was active and its processes were lost; retry the run to execute it again"
 
+// StopMessage is the message of runs that were active when the server shut down gracefully:
+// the manager stops their processes rather than leave them running without a server.
+const StopMessage = "the server stopped while the run was active; retry the run to execute it again"
+
 // Options configures a Manager.
 type Options struct {
 	Store  store.Store
@@ -73,6 +77,7 @@ type Manager struct {
 	lastSeq   map[string]int  // last engine event applied, per run
 	cancelled map[string]bool // runs a user cancelled
 	watching  map[string]bool
+	closing   bool
 }
 
 // New returns a Manager. Call Reconcile once at start-up and Close at shutdown.
@@ -95,8 +100,29 @@ func New(opts Options) (*Manager, error) {
 	return m, nil
 }
 
-// Close stops following runs and waits for the followers to finish their last writes.
+// Close stops the runs the manager follows (their processes would otherwise outlive the server),
+// records them as Error with StopMessage, and waits for the followers' last writes (at most
+// 15 seconds before it stops following regardless).
 func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closing = true
+	active := make([]string, 0, len(m.watching))
+	for id := range m.watching {
+		active = append(active, id)
+	}
+	m.mu.Unlock()
+	for _, id := range active {
+		if err := m.eng.Cancel(context.Background(), id); err != nil {
+			m.log.Warn("stop run at shutdown", "run", id, "err", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() { m.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		m.log.Warn("shutdown: runs did not stop in time")
+	}
 	m.cancel()
 	m.wg.Wait()
 	return nil

@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -244,3 +245,46 @@ func TestReconcileMarksLostRuns(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestCloseStopsActiveRuns checks that a graceful shutdown stops running processes and records
+// why, instead of leaving the runs Running.
+func TestCloseStopsActiveRuns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	marker := filepath.Join(t.TempDir(), "finished")
+	spec := `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: slow-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    script:
+      image: alpine
+      command: [sh]
+      source: sleep 3; touch ` + marker + "\n"
+	r := &store.Run{Namespace: "ns", Spec: []byte(spec)}
+	if err := f.m.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if got, _ := f.st.GetRun(ctx, "ns", r.ID); got.Phase == store.PhaseRunning {
+			break
+		}
+	}
+	if err := f.m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.st.GetRun(ctx, "ns", r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Phase != store.PhaseError || got.Message != runs.StopMessage {
+		t.Errorf("run after shutdown = %s %q, want Error with the stop message", got.Phase, got.Message)
+	}
+	time.Sleep(3500 * time.Millisecond)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the run's process kept running after the shutdown")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/kilnml/kiln/portal"
 	"log/slog"
 	"net"
 	"net/http"
@@ -209,6 +210,8 @@ func (s *Server) open(ctx context.Context) error {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
+	// The portal: static pages that read the same /api/v1 as the CLI.
+	mux.Handle("/", portal.Handler(portal.Options{Logger: s.log.With("component", "portal")}))
 	for _, m := range cfg.Mounts {
 		mh := m.Handler(s.st, s.log.With("component", strings.Trim(m.Pattern, "/")), h)
 		if cfg.TokensFile != "" {

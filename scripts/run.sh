@@ -70,7 +70,7 @@ echo "   best parameters (metadata) and test-split metrics:"
 sed 's/^/   /' "$REGISTRY/$MODEL/versions/$version/version.json"
 echo
 if [ -n "$ran_on_server" ]; then
-  echo "Run:       $KILN_SERVER/api/v1/runs/$ran_on_server   (kiln runs get $ran_on_server --server $KILN_SERVER)"
+  echo "Run:       $KILN_SERVER/#/runs/$ran_on_server   (API: $KILN_SERVER/api/v1/runs/$ran_on_server)"
   echo "Server:    $KILN_SERVER (still running, pid $(cat "$STATE/server.pid" 2>/dev/null || echo '?'))"
   echo "Registry:  $KILN_SERVER/api/v1/models/$MODEL/aliases/production"
 fi

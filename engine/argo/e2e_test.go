@@ -116,6 +116,27 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("failed pod node = %+v, want b with exit code 1; events %+v", failed, steps(evs))
 		}
 	})
+	t.Run("stop", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		wf := annotate(testWorkflow(), map[string]string{kube.AnnotationDuration: "60s"})
+		id, err := e.Submit(ctx, wf, engine.SubmitOptions{RunID: "e2e-stop"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, _ := e.Watch(ctx, id)
+		waitUntil(t, ch, func(ev engine.Event) bool {
+			return ev.Type == engine.EventNode && ev.Node.DisplayName == "a" && ev.Node.Phase == wfv1.NodeRunning
+		})
+		if err := e.Cancel(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		evs := drain(t, ch, 80*time.Second)
+		last := evs[len(evs)-1]
+		if last.Phase != wfv1.WorkflowFailed || !strings.Contains(last.Message, "Stop") {
+			t.Errorf("stopped run ended %s (%q), want Failed by Stop", last.Phase, last.Message)
+		}
+	})
 	t.Run("cancel", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 		defer cancel()

@@ -26,11 +26,25 @@ func Command() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(compileCommand(), runcli.Command(), versionCommand())
+	root.AddCommand(compileCommand(), localAndServerRun(), versionCommand())
 	for _, extra := range extraCommands {
 		root.AddCommand(extra())
 	}
 	return root
+}
+
+// localAndServerRun is `kiln run`: with a file it runs an Argo Workflow on this machine; its
+// subcommands (create, list, get, logs, cancel, retry, wait) are those of `kiln runs` and talk
+// to a Kiln server.
+func localAndServerRun() *cobra.Command {
+	local := runcli.Command()
+	server := runCommand()
+	for _, sub := range server.Commands() {
+		server.RemoveCommand(sub)
+		sub.Flags().AddFlagSet(server.PersistentFlags())
+		local.AddCommand(sub)
+	}
+	return local
 }
 
 // extraCommands are registered by other files of this package as subsystems land.

@@ -40,6 +40,9 @@ const (
 	AnnotationGoComponent = "kiln.dev/go-component"
 	// AnnotationDisplayNames holds a JSON object of task name → display name.
 	AnnotationDisplayNames = "kiln.dev/display-names"
+	// AnnotationInputTypes holds a JSON object of pipeline input name → Kiln type ("int",
+	// "list<float>", …), so servers can type-check run parameters.
+	AnnotationInputTypes = "kiln.dev/input-types"
 	// AnnotationDescription holds the pipeline's description (Argo's UI shows it too).
 	AnnotationDescription = "workflows.argoproj.io/description"
 	// LabelPipeline holds the pipeline's name on every object the compiler makes.
@@ -177,8 +180,16 @@ func (c *compilation) objectMeta() metav1.ObjectMeta {
 	for k, v := range p.Settings.Labels {
 		meta.Labels[k] = v
 	}
+	meta.Annotations = map[string]string{}
+	if len(p.Inputs) > 0 {
+		types := make(map[string]string, len(p.Inputs))
+		for _, in := range p.Inputs {
+			types[in.Name] = in.Type.String()
+		}
+		b, _ := json.Marshal(types) // a map of strings always marshals
+		meta.Annotations[AnnotationInputTypes] = string(b)
+	}
 	if len(p.Settings.Annotations) > 0 || p.Description != "" {
-		meta.Annotations = map[string]string{}
 		for k, v := range p.Settings.Annotations {
 			meta.Annotations[k] = v
 		}

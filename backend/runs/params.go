@@ -3,6 +3,7 @@ package runs
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/kilnml/kiln/compiler"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,6 +35,11 @@ type ParamSpec struct {
 
 // Schema returns the input parameters of wf with their inferred types.
 func Schema(wf *wfv1.Workflow) []ParamSpec {
+	// Pipelines compiled by Kiln declare their inputs' types; others are inferred from defaults.
+	var declared map[string]string
+	if a := wf.Annotations[compiler.AnnotationInputTypes]; a != "" {
+		_ = json.Unmarshal([]byte(a), &declared) // a malformed annotation falls back to inference
+	}
 	var out []ParamSpec
 	for _, p := range wf.Spec.Arguments.Parameters {
 		ps := ParamSpec{Name: p.Name, Type: TypeString}
@@ -54,6 +60,9 @@ func Schema(wf *wfv1.Workflow) []ParamSpec {
 		} else if p.ValueFrom == nil {
 			ps.Required = true
 		}
+		if t, ok := declared[p.Name]; ok {
+			ps.Type = declaredType(t)
+		}
 		for _, e := range p.Enum {
 			ps.Enum = append(ps.Enum, e.String())
 		}
@@ -69,6 +78,22 @@ func Schema(wf *wfv1.Workflow) []ParamSpec {
 func SchemaJSON(wf *wfv1.Workflow) json.RawMessage {
 	b, _ := json.Marshal(Schema(wf))
 	return b
+}
+
+// declaredType maps a Kiln type ("int", "list<float>", "map<string,int>", "struct …") to a
+// parameter type.
+func declaredType(t string) string {
+	switch {
+	case t == "int" || t == "float":
+		return TypeNumber
+	case t == "bool":
+		return TypeBool
+	case strings.HasPrefix(t, "list"):
+		return TypeList
+	case strings.HasPrefix(t, "map") || strings.HasPrefix(t, "struct"):
+		return TypeObject
+	}
+	return TypeString
 }
 
 func inferType(s string) string {

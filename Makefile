@@ -10,8 +10,10 @@ export KILN_CACHE
 build:
 	$(GO) build -o bin/kiln ./cmd/kiln
 
+# The main job: start the embedded server (SQLite, local engine, local files), run the flagship
+# pipeline on the breast-cancer dataset, register the best model and serve it.
 run:
-	$(GO) run ./examples/hello compile
+	bash scripts/run.sh
 
 test-deps:
 	bash scripts/test-deps.sh

@@ -57,8 +57,9 @@ type localExpect struct {
 }
 
 var localExpectations = map[string]localExpect{
-	"hello":  {outputs: map[string]string{"square.y": "9", "square-2.y": "81"}},
-	"fan-in": {outputs: map[string]string{"sum.total": "14"}},
+	"hello":          {outputs: map[string]string{"square.y": "9", "square-2.y": "81"}},
+	"fan-in":         {outputs: map[string]string{"sum.total": "14"}},
+	"fan-in-structs": {outputs: map[string]string{"sum-rates.y": "1.4", "sum-dag.y": "1.4"}},
 	"if-else": {
 		phases: map[string]wfv1.NodePhase{"ship": wfv1.NodeSucceeded, "retrain": wfv1.NodeSkipped},
 	},

@@ -190,6 +190,21 @@ var shapes = []shape{
 			sum.Task(s, sumIn{Values: dsl.Collect(loop, y)})
 		}, image)
 	}},
+	{name: "fan-in-structs", build: func() *dsl.Pipeline {
+		return dsl.NewPipeline("fan-in-structs", func(s dsl.Scope, _ noParams) {
+			var h dsl.Value[hyper]
+			loop := dsl.ParallelFor(s, dsl.List(1, 2, 3), func(s dsl.Scope, d dsl.Value[int]) {
+				h = makeHyper.Task(s, depthIn{Depth: d}).Out.H
+			})
+			var h2 dsl.Value[hyper]
+			loop2 := dsl.ParallelFor(s, dsl.List(1, 2, 3), func(s dsl.Scope, d dsl.Value[int]) {
+				first := makeHyper.Task(s, depthIn{Depth: d}, dsl.Name("first"))
+				h2 = makeHyper.Task(s, depthIn{Depth: d}, dsl.Name("second"), dsl.After(first)).Out.H
+			})
+			sumRates.Task(s, hypersIn{All: dsl.Collect(loop2, h2)}, dsl.Name("sum-dag"))
+			sumRates.Task(s, hypersIn{All: dsl.Collect(loop, h)})
+		}, image)
+	}},
 	{name: "sweep", build: func() *dsl.Pipeline {
 		return dsl.NewPipeline("sweep", func(s dsl.Scope, in sweepParams) {
 			p := prep.Task(s, prepIn{})
@@ -301,4 +316,22 @@ var sweepSub = dsl.NewSubPipeline("sweep-sub", func(s dsl.Scope, in sweepSubIn) 
 	})
 	total := sum.Task(s, sumIn{Values: dsl.Collect(loop, acc)})
 	return sweepSubOut{Best: total.Out.Total}
+})
+
+type depthIn struct{ Depth dsl.Value[int] }
+
+type hyperOut struct{ H dsl.Value[hyper] }
+
+var makeHyper = dsl.Func("make-hyper", func(ctx context.Context, in depthIn) (hyperOut, error) {
+	return hyperOut{H: dsl.Of(hyper{Depth: in.Depth.Get(), Rate: float64(in.Depth.Get()) / 10})}, nil
+})
+
+type hypersIn struct{ All dsl.Value[[]hyper] }
+
+var sumRates = dsl.Func("sum-rates", func(ctx context.Context, in hypersIn) (scoreOut, error) {
+	t := 0.0
+	for _, h := range in.All.Get() {
+		t += h.Rate * float64(h.Depth)
+	}
+	return scoreOut{Y: dsl.Of(t)}, nil
 })

@@ -158,11 +158,26 @@ func (s *scope) replace(v any, allowUnresolved bool) error {
 
 // replaceString substitutes tags in one string.
 func (s *scope) replaceString(in string) (string, error) {
-	t, err := template.NewTemplate(in)
+	// Argo substitutes into JSON text and escapes values for it, so do the same: marshal the
+	// string, substitute, unmarshal. Substituting into the raw string would leave JSON escapes
+	// in values that contain quotes (a struct output passed through a DAG output, say).
+	quoted, err := json.Marshal(in)
 	if err != nil {
 		return "", err
 	}
-	return t.Replace(s.params, false)
+	t, err := template.NewTemplate(string(quoted))
+	if err != nil {
+		return "", err
+	}
+	out, err := t.Replace(s.params, false)
+	if err != nil {
+		return "", err
+	}
+	var res string
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return "", fmt.Errorf("substitute %q: %w", in, err)
+	}
+	return res, nil
 }
 
 // exprEnv is the environment Argo gives {{=…}} expressions, with artifacts.

@@ -37,7 +37,7 @@ func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Un
 // TestRender checks what each overlay deploys: replicas, the security context, probes, and that
 // nothing asks for cluster-wide rights.
 func TestRender(t *testing.T) {
-	wantReplicas := map[string]int64{"base": 2, "overlays/dev": 1, "overlays/production": 3}
+	wantReplicas := map[string]int64{"base": 1, "overlays/dev": 1, "overlays/production": 1}
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
 			objs, err := Render(dir)

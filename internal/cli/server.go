@@ -1,7 +1,12 @@
 package cli
 
 import (
+	"context"
+	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	"github.com/spf13/pflag"
+
 	"fmt"
+	argoengine "github.com/kilnml/kiln/engine/argo"
 	"log/slog"
 	"net/http"
 	"os"
@@ -23,6 +28,7 @@ func init() { extraCommands = append(extraCommands, serverCommand) }
 func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel, logFormat string
+	var kube kubeFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Kiln backend (REST API, run manager, scheduler) in this process",
@@ -47,6 +53,14 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 			}
 			cfg.Mounts = append(cfg.Mounts, mlflowMounts(cfg.DataDir)...)
 			ctx := cmd.Context()
+			eng, err := kube.newEngine(ctx, cfg.Logger)
+			if err != nil {
+				return err
+			}
+			if eng != nil {
+				defer eng.Close()
+				cfg.Engine = eng
+			}
 			srv, err := server.New(ctx, cfg)
 			if err != nil {
 				return err
@@ -64,6 +78,7 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 	f.StringVar(&cfg.APIURL, "api-url", "", "URL components use to reach this server (default http://ADDR)")
 	f.BoolVar(&cfg.Notebooks, "notebooks", true, "serve notebooks with the local Jupyter spawner when Jupyter is installed")
 	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", 0, "how often recurring runs are checked (default 10s; negative disables)")
+	kube.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	return cmd
@@ -89,4 +104,45 @@ func mlflowMounts(dataDir string) []server.Mount {
 		mounts = append(mounts, server.Mount{Pattern: p, Handler: factory})
 	}
 	return mounts
+}
+
+// kubeFlags choose the engine: the local one (embedded default) or Argo Workflows on Kubernetes.
+type kubeFlags struct {
+	engine, kubeconfig, kubeContext, namespace, serviceAccount string
+}
+
+func (k *kubeFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&k.engine, "engine", envOr("KILN_ENGINE", "local"), "where runs execute: local (this machine) or kubernetes (Argo Workflows)")
+	f.StringVar(&k.kubeconfig, "kubeconfig", "", "kubeconfig file for --engine kubernetes (default: $KUBECONFIG, ~/.kube/config, then in-cluster)")
+	f.StringVar(&k.kubeContext, "kube-context", "", "kubeconfig context for --engine kubernetes")
+	f.StringVar(&k.namespace, "kube-namespace", envOr("POD_NAMESPACE", "default"), "namespace that Workflows are created in, for --engine kubernetes")
+	f.StringVar(&k.serviceAccount, "run-service-account", os.Getenv("KILN_RUN_SERVICE_ACCOUNT"), "service account of pipeline pods, for --engine kubernetes")
+}
+
+// newEngine returns the Kubernetes engine, or nil for the local one (the server builds it).
+func (k *kubeFlags) newEngine(ctx context.Context, log *slog.Logger) (*argoengine.Engine, error) {
+	switch k.engine {
+	case "", "local":
+		return nil, nil
+	case "kubernetes":
+	default:
+		return nil, fmt.Errorf("--engine %q: want local or kubernetes", k.engine)
+	}
+	cfg := argoengine.Config{Kubeconfig: k.kubeconfig, Context: k.kubeContext, Namespace: k.namespace,
+		Namespaces: []string{k.namespace}, Log: log.With("component", "engine")}
+	if sa := k.serviceAccount; sa != "" {
+		cfg.ServiceAccountFor = func(*wfv1.Workflow) string { return sa }
+	}
+	eng, err := argoengine.New(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes engine: %w", err)
+	}
+	return eng, nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

@@ -12,7 +12,8 @@
 //     finished_at (timestamp, compared with timestamp("RFC 3339") literals; a run that has not
 //     started or finished matches no comparison of that field); archived (bool).
 //   - params: map(string, string). Params are strings, as MLflow logs them. Compare them as
-//     strings (params.optimizer == "adam") or as numbers by converting: double(params.lr) < 0.1.
+//     strings (params.optimizer == "adam") or as numbers: a comparison with a number literal
+//     compares the param's numeric value (params.lr < 0.1 means double(params.lr) < 0.1).
 //     double() of a param that is not a number is absent, so the comparison is false. The store
 //     parses numbers when params are logged, so numeric comparisons need no SQL cast.
 //   - metrics: map(string, double), the latest value of each metric (highest step).

@@ -67,7 +67,9 @@ func celEnv() (*cel.Env, error) {
 			cel.ClearMacros(),
 			cel.Macros(cel.HasMacro),
 			cel.CrossTypeNumericComparisons(true),
-			cel.Variable("params", cel.MapType(cel.StringType, cel.StringType)),
+			// Params are strings, but a comparison with a number compares their numeric value
+			// (params.lr < 0.1), so they type-check as dyn.
+			cel.Variable("params", cel.MapType(cel.StringType, cel.DynType)),
 			cel.Variable("metrics", cel.MapType(cel.StringType, cel.DoubleType)),
 			cel.Variable("tags", cel.MapType(cel.StringType, cel.StringType)),
 		}

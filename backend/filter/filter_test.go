@@ -151,7 +151,6 @@ func TestParseErrors(t *testing.T) {
 		{`name`, `has type string, want bool`},
 		{`unknown == 1`, `undeclared reference to 'unknown'`},
 		{`metrics.a == "x"`, `found no matching overload`},
-		{`params.lr < 0.1`, `compare them as numbers with double(params.lr)`},
 		{`name in [phase]`, `a list element that is not a literal`},
 		{`"x" in [name]`, "`in` with a literal on the left"},
 		{`name == "` + strings.Repeat("x", MaxLength) + `"`, `longer than`},

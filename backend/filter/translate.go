@@ -191,6 +191,14 @@ func (t *translator) scalar(o operand) string {
 	}
 }
 
+// numericParam makes a param compared with a number literal compare its numeric value, as
+// double(params.k) does: params.lr < 0.1 means double(params.lr) < 0.1.
+func numericParam(p, lit *operand) {
+	if p.kind == opMap && p.table == "params" && p.valueCol != "num_value" && lit.kind == opLiteral && (lit.typ == vInt || lit.typ == vDouble) {
+		p.valueCol, p.typ = "num_value", vDouble
+	}
+}
+
 // unify converts an integer literal compared with a double to a double.
 func unify(a, b *operand) {
 	for _, p := range [][2]*operand{{a, b}, {b, a}} {
@@ -211,6 +219,8 @@ func (t *translator) compare(le celast.Expr, op string, re celast.Expr) (string,
 	if err != nil {
 		return "", err
 	}
+	numericParam(&l, &r)
+	numericParam(&r, &l)
 	unify(&l, &r)
 	switch {
 	case r.kind == opLiteral && l.kind != opLiteral:

@@ -299,6 +299,8 @@ func testFilters(t *testing.T, s store.Store) {
 		{`!(metrics.accuracy > 0.9)`, []string{"b", "c_100%"}},
 		{`metrics["val-loss"] < 0.2`, []string{"a"}},
 		{`double(params.lr) < 0.1`, []string{"a"}},
+		{`metrics.accuracy > 0.9 && params.lr < 0.1`, []string{"a"}},
+		{`params.lr >= 0.1`, []string{"b"}},
 		{`double(params.lr) >= 0.1 || phase == "Running"`, []string{"b", "c_100%"}},
 		{`params.lr == "fast"`, []string{"c_100%"}},
 		{`has(params.lr) && !has(tags.team)`, []string{"c_100%"}},

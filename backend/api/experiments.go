@@ -39,11 +39,7 @@ func (h *Handler) createExperiment(w http.ResponseWriter, r *http.Request) error
 }
 
 func (h *Handler) listExperiments(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	_, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}
@@ -55,10 +51,7 @@ func (h *Handler) listExperiments(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return fmt.Errorf("list experiments: %w", err)
 	}
-	out := ListExperimentsResponse{Experiments: []Experiment{}, NextPageToken: next}
-	for _, e := range es {
-		out.Experiments = append(out.Experiments, experimentOut(e))
-	}
+	out := ListExperimentsResponse{Experiments: convert(es, experimentOut), NextPageToken: next}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -172,6 +172,26 @@ func (h *Handler) namespace(r *http.Request, need access) (ns, user string, err 
 }
 
 // listOptions parses pageSize, pageToken and orderBy query parameters.
+// listRequest reads the namespace (with read access) and the paging options of a list request.
+func (h *Handler) listRequest(r *http.Request) (string, store.ListOptions, error) {
+	ns, _, err := h.namespace(r, read)
+	if err != nil {
+		return "", store.ListOptions{}, err
+	}
+	opts, err := listOptions(r, ns)
+	return ns, opts, err
+}
+
+// convert maps stored items to their API form; the result is never nil, so an empty list
+// encodes as [].
+func convert[S, O any](items []S, f func(S) O) []O {
+	out := make([]O, 0, len(items))
+	for _, it := range items {
+		out = append(out, f(it))
+	}
+	return out
+}
+
 func listOptions(r *http.Request, ns string) (store.ListOptions, error) {
 	q := r.URL.Query()
 	o := store.ListOptions{Namespace: ns, OrderBy: q.Get("orderBy"), PageToken: q.Get("pageToken")}

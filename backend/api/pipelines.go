@@ -216,11 +216,7 @@ func (h *Handler) createPipelineVersion(w http.ResponseWriter, r *http.Request) 
 }
 
 func (h *Handler) listPipelines(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	_, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}
@@ -228,10 +224,7 @@ func (h *Handler) listPipelines(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list pipelines: %w", err)
 	}
-	out := ListPipelinesResponse{Pipelines: []Pipeline{}, NextPageToken: next}
-	for _, p := range ps {
-		out.Pipelines = append(out.Pipelines, pipelineOut(p))
-	}
+	out := ListPipelinesResponse{Pipelines: convert(ps, pipelineOut), NextPageToken: next}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -78,11 +78,7 @@ func (h *Handler) createRecurringRun(w http.ResponseWriter, r *http.Request) err
 }
 
 func (h *Handler) listRecurringRuns(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	_, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}
@@ -90,10 +86,7 @@ func (h *Handler) listRecurringRuns(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return fmt.Errorf("list recurring runs: %w", err)
 	}
-	out := ListRecurringRunsResponse{RecurringRuns: []RecurringRun{}, NextPageToken: next}
-	for _, rr := range rrs {
-		out.RecurringRuns = append(out.RecurringRuns, recurringOut(rr))
-	}
+	out := ListRecurringRunsResponse{RecurringRuns: convert(rrs, recurringOut), NextPageToken: next}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -66,11 +66,7 @@ func (h *Handler) createArtifact(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listArtifacts(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	_, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}
@@ -78,10 +74,7 @@ func (h *Handler) listArtifacts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list artifacts: %w", err)
 	}
-	out := ListArtifactsResponse{Artifacts: []Artifact{}, NextPageToken: next}
-	for _, a := range as {
-		out.Artifacts = append(out.Artifacts, artifactOut(a))
-	}
+	out := ListArtifactsResponse{Artifacts: convert(as, artifactOut), NextPageToken: next}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -162,11 +155,7 @@ func (h *Handler) createModel(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	_, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}
@@ -174,10 +163,7 @@ func (h *Handler) listModels(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list models: %w", err)
 	}
-	out := ListModelsResponse{Models: []RegisteredModel{}, NextPageToken: next}
-	for _, m := range ms {
-		out.Models = append(out.Models, modelOut(m))
-	}
+	out := ListModelsResponse{Models: convert(ms, modelOut), NextPageToken: next}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -176,11 +176,7 @@ func invalidListField(err error) string {
 }
 
 func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	opts, err := listOptions(r, ns)
+	ns, opts, err := h.listRequest(r)
 	if err != nil {
 		return err
 	}

@@ -239,12 +239,19 @@ func crashRecovery(t *testing.T, bin string, extra ...string) {
 	}
 	points := 0
 	for id, n := range ackedPoints {
-		h, err := c.MetricHistory(ctx, id, "loss", client.MetricHistoryOptions{PageSize: store.DefaultMetricPageSize})
-		if err != nil {
-			t.Fatal(err)
+		got, token := 0, ""
+		for {
+			h, err := c.MetricHistory(ctx, id, "loss", client.MetricHistoryOptions{PageSize: store.DefaultMetricPageSize, PageToken: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got += len(h.Metrics)
+			if token = h.NextPageToken; token == "" {
+				break
+			}
 		}
-		if len(h.Metrics) < n {
-			t.Errorf("tracking run %s has %d points after restart, %d were acknowledged", id, len(h.Metrics), n)
+		if got < n {
+			t.Errorf("tracking run %s has %d points after restart, %d were acknowledged", id, got, n)
 		}
 		points += n
 		if r := seen[id]; r.Phase != "Running" {

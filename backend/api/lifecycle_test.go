@@ -92,6 +92,16 @@ func TestRunLifecycle(t *testing.T) {
 		if len(data.Metrics) != 1 || data.Metrics[0].Value != 0.5 || len(data.Params) != 1 || len(data.Tags) != 1 {
 			t.Errorf("data = %+v", data)
 		}
+		page, err := c.ListRuns(ctx, client.ListRunsOptions{IncludeData: true, Filter: `params.lr == "0.1"`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Runs) != 1 || page.Runs[0].Data == nil || len(page.Runs[0].Data.Metrics) != 1 || page.Runs[0].Data.Metrics[0].Value != 0.5 {
+			t.Errorf("list with includeData = %+v", page.Runs)
+		}
+		if plain, err := c.ListRuns(ctx, client.ListRunsOptions{}); err != nil || len(plain.Runs) == 0 || plain.Runs[0].Data != nil {
+			t.Errorf("list without includeData carries data: %+v, %v", plain, err)
+		}
 		hist, err := c.MetricHistory(ctx, run.ID, "loss", client.MetricHistoryOptions{PageSize: 1})
 		if err != nil {
 			t.Fatal(err)

@@ -153,9 +153,15 @@ func (h *Handler) queryRuns(w http.ResponseWriter, r *http.Request, ns string, r
 		}
 		return fmt.Errorf("list runs: %w", err)
 	}
-	out := ListRunsResponse{Runs: make([]Run, 0, len(rs)), NextPageToken: next}
-	for _, run := range rs {
-		out.Runs = append(out.Runs, runOut(run))
+	out := ListRunsResponse{Runs: convert(rs, runOut), NextPageToken: next}
+	if req.IncludeData {
+		for i := range out.Runs {
+			d, err := h.loadRunData(r.Context(), out.Runs[i].ID)
+			if err != nil {
+				return err
+			}
+			out.Runs[i].Data = &d
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -183,6 +189,9 @@ func (h *Handler) listRuns(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	req := SearchRunsRequest{Filter: q.Get("filter"), OrderBy: opts.OrderBy, PageSize: opts.PageSize, PageToken: opts.PageToken,
 		View: q.Get("view"), ExperimentIDs: q["experimentId"]}
+	if req.IncludeData, err = queryBool(r, "includeData"); err != nil {
+		return err
+	}
 	return h.queryRuns(w, r, ns, req)
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -100,28 +101,9 @@ func (h *Handler) runData(w http.ResponseWriter, r *http.Request) error {
 	if _, err := h.runInNamespace(r.Context(), ns, id); err != nil {
 		return err
 	}
-	ctx := r.Context()
-	ps, err := h.st.ListParams(ctx, id)
+	out, err := h.loadRunData(r.Context(), id)
 	if err != nil {
-		return fmt.Errorf("params of run %q: %w", id, err)
-	}
-	ms, err := h.st.LatestMetrics(ctx, id)
-	if err != nil {
-		return fmt.Errorf("metrics of run %q: %w", id, err)
-	}
-	ts, err := h.st.ListTags(ctx, id)
-	if err != nil {
-		return fmt.Errorf("tags of run %q: %w", id, err)
-	}
-	out := RunData{Params: []Param{}, Metrics: []Metric{}, Tags: []Tag{}}
-	for _, p := range ps {
-		out.Params = append(out.Params, Param{Key: p.Key, Value: p.Value})
-	}
-	for _, m := range ms {
-		out.Metrics = append(out.Metrics, metricOut(m))
-	}
-	for _, t := range ts {
-		out.Tags = append(out.Tags, Tag{Key: t.Key, Value: t.Value})
+		return err
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -191,4 +173,31 @@ func decodeBatch(r *http.Request) (LogBatchRequest, error) {
 	var req LogBatchRequest
 	r.Body = io.NopCloser(bytes.NewReader(b))
 	return req, decodeJSON(r, &req)
+}
+
+// loadRunData reads a run's params, latest metrics and tags.
+func (h *Handler) loadRunData(ctx context.Context, id string) (RunData, error) {
+	ps, err := h.st.ListParams(ctx, id)
+	if err != nil {
+		return RunData{}, fmt.Errorf("params of run %q: %w", id, err)
+	}
+	ms, err := h.st.LatestMetrics(ctx, id)
+	if err != nil {
+		return RunData{}, fmt.Errorf("metrics of run %q: %w", id, err)
+	}
+	ts, err := h.st.ListTags(ctx, id)
+	if err != nil {
+		return RunData{}, fmt.Errorf("tags of run %q: %w", id, err)
+	}
+	out := RunData{Params: []Param{}, Metrics: []Metric{}, Tags: []Tag{}}
+	for _, p := range ps {
+		out.Params = append(out.Params, Param{Key: p.Key, Value: p.Value})
+	}
+	for _, m := range ms {
+		out.Metrics = append(out.Metrics, metricOut(m))
+	}
+	for _, t := range ts {
+		out.Tags = append(out.Tags, Tag{Key: t.Key, Value: t.Value})
+	}
+	return out, nil
 }

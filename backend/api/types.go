@@ -104,6 +104,8 @@ type Run struct {
 	Archived          bool              `json:"archived"`
 	// Nodes is the execution graph; set by GET /api/v1/runs/{id} only.
 	Nodes []Node `json:"nodes,omitempty"`
+	// Data holds logged params, latest metrics and tags when a list asks for them.
+	Data *RunData `json:"data,omitempty"`
 }
 
 // Node is one node of a run's graph with its phase, inputs, outputs and timings.
@@ -148,6 +150,9 @@ type SearchRunsRequest struct {
 	PageToken string `json:"pageToken,omitempty"`
 	// View is "active" (default), "archived" or "all".
 	View string `json:"view,omitempty"`
+	// IncludeData adds each run's params, latest metrics and tags (Run.Data), so a table of
+	// runs needs one request, not one per row.
+	IncludeData bool `json:"includeData,omitempty"`
 }
 
 // ListRunsResponse is a page of runs.

@@ -125,6 +125,8 @@ type ListRunsOptions struct {
 	Filter        string
 	View          string
 	ExperimentIDs []string
+	// IncludeData asks for each run's params, latest metrics and tags (api.Run.Data).
+	IncludeData bool
 }
 
 // ListRuns returns a page of runs.
@@ -132,6 +134,9 @@ func (c *Client) ListRuns(ctx context.Context, o ListRunsOptions) (*api.ListRuns
 	q := o.values()
 	if o.Filter != "" {
 		q.Set("filter", o.Filter)
+	}
+	if o.IncludeData {
+		q.Set("includeData", "true")
 	}
 	if o.View != "" {
 		q.Set("view", o.View)

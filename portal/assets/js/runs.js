@@ -45,7 +45,10 @@ export function runsTable(opts = {}) {
     const t0 = performance.now();
     let res;
     try {
-      res = await api('/runs', { query: { filter: st.filter, orderBy: st.orderBy, pageSize: opts.pageSize || 50, pageToken: st.tokens[st.page], view: st.view, experimentId: opts.experimentId } });
+      const cols = columns();
+      // Logged params and metrics come with the page (includeData), not one request per row.
+      const includeData = cols.length > 0 ? 'true' : undefined;
+      res = await api('/runs', { query: { filter: st.filter, orderBy: st.orderBy, pageSize: opts.pageSize || 50, pageToken: st.tokens[st.page], view: st.view, experimentId: opts.experimentId, includeData } });
     } catch (e) {
       fill(errSlot, errorBox(e));
       status.textContent = '';
@@ -54,14 +57,8 @@ export function runsTable(opts = {}) {
     }
     if (st.tokens.length === st.page + 1 && res.nextPageToken) st.tokens.push(res.nextPageToken);
     const cols = columns();
-    const needData = cols.some((c) => c.startsWith('metrics.') || res.runs.some((r) => !(c.slice(7) in (r.parameters || {}))));
     const data = new Map();
-    if (needData) {
-      // The list answer carries pipeline inputs but not logged params and metrics: fetch each
-      // visible run's latest values (one page, six at a time).
-      const ds = await limit(6, res.runs, (r) => api(`/runs/${r.id}/data`));
-      res.runs.forEach((r, i) => data.set(r.id, ds[i]));
-    }
+    for (const r of res.runs) if (r.data) data.set(r.id, r.data);
     render(res.runs, cols, data);
     status.textContent = `${res.runs.length} runs on page ${st.page + 1}${res.nextPageToken ? '' : ' (last page)'} · ${Math.round(performance.now() - t0)} ms`;
     delete root.dataset.loading;

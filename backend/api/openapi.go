@@ -38,7 +38,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/experiments/{id}/unarchive", summary: "Restore an archived experiment", response: Experiment{}},
 
 	{pattern: "POST /api/v1/runs", summary: "Create a run from a pipeline version (parameters type-checked) or a tracking-only run", request: CreateRunRequest{}, response: Run{}},
-	{pattern: "GET /api/v1/runs", summary: "List runs (filter: CEL, orderBy, pageSize, pageToken, experimentId, view)", response: ListRunsResponse{}},
+	{pattern: "GET /api/v1/runs", summary: "List runs (filter: CEL, orderBy, pageSize, pageToken, experimentId, view, includeData)", response: ListRunsResponse{}},
 	{pattern: "POST /api/v1/runs/search", summary: "Search runs across experiments", request: SearchRunsRequest{}, response: ListRunsResponse{}},
 	{pattern: "GET /api/v1/runs/{id}", summary: "Get a run with its node graph", response: Run{}},
 	{pattern: "DELETE /api/v1/runs/{id}", summary: "Delete a finished run"},

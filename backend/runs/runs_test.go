@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,12 +71,18 @@ func (f *fixture) manager(t *testing.T, eng engine.Engine) *runs.Manager {
 
 func (f *fixture) version(t *testing.T) *store.PipelineVersion {
 	t.Helper()
+	return f.versionOf(t, quickSpec)
+}
+
+// versionOf stores a pipeline version with the given spec.
+func (f *fixture) versionOf(t *testing.T, spec string) *store.PipelineVersion {
+	t.Helper()
 	ctx := context.Background()
 	p := &store.Pipeline{Namespace: "ns", Name: "quick"}
 	if err := f.st.CreatePipeline(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	v := &store.PipelineVersion{Namespace: "ns", PipelineID: p.ID, Name: "v1", Spec: []byte(quickSpec)}
+	v := &store.PipelineVersion{Namespace: "ns", PipelineID: p.ID, Name: "v1", Spec: []byte(spec)}
 	if err := f.st.CreatePipelineVersion(ctx, v); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +105,13 @@ func TestScheduleOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
-			v := f.version(t)
+			// Runs must still be active when the concurrency limit is checked, so the limited
+			// case runs a pipeline that sleeps; a quick one may finish within the pass.
+			spec := quickSpec
+			if tt.maxConcurrency < 5 {
+				spec = strings.Replace(quickSpec, "source: echo {{workflow.parameters.count}}", "source: sleep 30", 1)
+			}
+			v := f.versionOf(t, spec)
 			ctx := context.Background()
 			rr := &store.RecurringRun{Namespace: "ns", Name: "every-second", PipelineVersionID: v.ID, Interval: time.Second,
 				Enabled: true, CatchUp: tt.catchUp, MaxConcurrency: tt.maxConcurrency, Parameters: map[string]string{"count": "7"}}

@@ -74,6 +74,23 @@ func (c *commands) connect(cmd *cobra.Command) (*client.Client, string, error) {
 	return cl, c.namespace, err
 }
 
+// notebookCommand returns a subcommand that acts on the notebook named by its one argument,
+// connecting first.
+func (c *commands) notebookCommand(use, short string, run func(cmd *cobra.Command, cl *client.Client, ns, name string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " NAME",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, ns, err := c.connect(cmd)
+			if err != nil {
+				return err
+			}
+			return run(cmd, cl, ns, args[0])
+		},
+	}
+}
+
 func (c *commands) create() *cobra.Command {
 	var (
 		spec                notebooks.Spec
@@ -201,28 +218,19 @@ func (c *commands) list() *cobra.Command {
 
 func (c *commands) get() *cobra.Command {
 	var output string
-	cmd := &cobra.Command{
-		Use:   "get NAME",
-		Short: "Show a notebook's status and events",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
-				return err
-			}
-			nb, err := cl.Get(cmd.Context(), ns, args[0])
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(nb)
-			}
-			describe(cmd.OutOrStdout(), cl, nb)
-			return nil
-		},
-	}
+	cmd := c.notebookCommand("get", "Show a notebook's status and events", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		nb, err := cl.Get(cmd.Context(), ns, name)
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(nb)
+		}
+		describe(cmd.OutOrStdout(), cl, nb)
+		return nil
+	})
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
 	return cmd
 }
@@ -247,92 +255,56 @@ func describe(w io.Writer, cl *client.Client, nb *notebooks.Notebook) {
 }
 
 func (c *commands) stop() *cobra.Command {
-	return &cobra.Command{
-		Use:   "stop NAME",
-		Short: "Stop a notebook's server, keeping its workspace",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
-				return err
-			}
-			if _, err := cl.Stop(cmd.Context(), ns, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s stopped\n", ns, args[0])
-			return nil
-		},
-	}
+	return c.notebookCommand("stop", "Stop a notebook's server, keeping its workspace", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		if _, err := cl.Stop(cmd.Context(), ns, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s stopped\n", ns, name)
+		return nil
+	})
 }
 
 func (c *commands) start() *cobra.Command {
 	var wait bool
 	var timeout time.Duration
-	cmd := &cobra.Command{
-		Use:   "start NAME",
-		Short: "Start a stopped notebook with its workspace",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
+	cmd := c.notebookCommand("start", "Start a stopped notebook with its workspace", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		nb, err := cl.Start(cmd.Context(), ns, name)
+		if err != nil {
+			return err
+		}
+		if wait {
+			if nb, err = c.waitRunning(cmd.Context(), cl, ns, name, timeout); err != nil {
 				return err
 			}
-			nb, err := cl.Start(cmd.Context(), ns, args[0])
-			if err != nil {
-				return err
-			}
-			if wait {
-				if nb, err = c.waitRunning(cmd.Context(), cl, ns, args[0], timeout); err != nil {
-					return err
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s started (%s)\n", ns, args[0], nb.Status.Phase)
-			return nil
-		},
-	}
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s started (%s)\n", ns, name, nb.Status.Phase)
+		return nil
+	})
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the server runs")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
 	return cmd
 }
 
 func (c *commands) delete() *cobra.Command {
-	return &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a notebook and its workspace",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
-				return err
-			}
-			if err := cl.Delete(cmd.Context(), ns, args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s deleted\n", ns, args[0])
-			return nil
-		},
-	}
+	return c.notebookCommand("delete", "Delete a notebook and its workspace", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		if err := cl.Delete(cmd.Context(), ns, name); err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "notebook %s/%s deleted\n", ns, name)
+		return nil
+	})
 }
 
 func (c *commands) logs() *cobra.Command {
 	var tail int
-	cmd := &cobra.Command{
-		Use:   "logs NAME",
-		Short: "Print the end of a notebook server's log",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
-				return err
-			}
-			b, err := cl.Logs(cmd.Context(), ns, args[0], tail)
-			if err != nil {
-				return err
-			}
-			_, err = cmd.OutOrStdout().Write(b)
+	cmd := c.notebookCommand("logs", "Print the end of a notebook server's log", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		b, err := cl.Logs(cmd.Context(), ns, name, tail)
+		if err != nil {
 			return err
-		},
-	}
+		}
+		_, err = cmd.OutOrStdout().Write(b)
+		return err
+	})
 	cmd.Flags().IntVar(&tail, "tail", 200, "number of lines")
 	return cmd
 }
@@ -340,36 +312,27 @@ func (c *commands) logs() *cobra.Command {
 func (c *commands) open() *cobra.Command {
 	var noBrowser bool
 	var timeout time.Duration
-	cmd := &cobra.Command{
-		Use:   "open NAME",
-		Short: "Open a notebook in the browser, starting it if it is stopped",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, ns, err := c.connect(cmd)
-			if err != nil {
+	cmd := c.notebookCommand("open", "Open a notebook in the browser, starting it if it is stopped", func(cmd *cobra.Command, cl *client.Client, ns, name string) error {
+		nb, err := cl.Get(cmd.Context(), ns, name)
+		if err != nil {
+			return err
+		}
+		if nb.Stopped {
+			fmt.Fprintf(cmd.ErrOrStderr(), "starting notebook %s/%s\n", ns, name)
+			if _, err := cl.Start(cmd.Context(), ns, name); err != nil {
 				return err
 			}
-			nb, err := cl.Get(cmd.Context(), ns, args[0])
-			if err != nil {
-				return err
-			}
-			if nb.Stopped {
-				fmt.Fprintf(cmd.ErrOrStderr(), "starting notebook %s/%s\n", ns, args[0])
-				if _, err := cl.Start(cmd.Context(), ns, args[0]); err != nil {
-					return err
-				}
-			}
-			if nb, err = c.waitRunning(cmd.Context(), cl, ns, args[0], timeout); err != nil {
-				return err
-			}
-			u := cl.BrowserURL(nb.Status.URL)
-			fmt.Fprintln(cmd.OutOrStdout(), u)
-			if noBrowser {
-				return nil
-			}
-			return c.openBrowser(u)
-		},
-	}
+		}
+		if nb, err = c.waitRunning(cmd.Context(), cl, ns, name, timeout); err != nil {
+			return err
+		}
+		u := cl.BrowserURL(nb.Status.URL)
+		fmt.Fprintln(cmd.OutOrStdout(), u)
+		if noBrowser {
+			return nil
+		}
+		return c.openBrowser(u)
+	})
 	cmd.Flags().BoolVar(&noBrowser, "no-browser", false, "print the URL only")
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the server")
 	return cmd

@@ -68,6 +68,26 @@ func (h *Handler) registryRoutes() {
 	h.handle(http.MethodGet, "model-versions/get-download-uri", read, h.downloadURI)
 }
 
+// requestedModel decodes a request naming a registered model and loads the model.
+func (h *Handler) requestedModel(ctx context.Context, id identity, r *http.Request) (nameRequest, *store.RegisteredModel, error) {
+	var req nameRequest
+	if err := decode(r, &req); err != nil {
+		return req, nil, err
+	}
+	m, err := h.model(ctx, id.namespace, req.Name)
+	return req, m, err
+}
+
+// requestedVersion decodes a request naming a model version and loads the version.
+func (h *Handler) requestedVersion(ctx context.Context, id identity, r *http.Request) (nameRequest, *store.ModelVersion, error) {
+	var req nameRequest
+	if err := decode(r, &req); err != nil {
+		return req, nil, err
+	}
+	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	return req, mv, err
+}
+
 func (h *Handler) model(ctx context.Context, ns, name string) (*store.RegisteredModel, error) {
 	if name == "" {
 		return nil, required("name")
@@ -202,11 +222,7 @@ type nameRequest struct {
 }
 
 func (h *Handler) getModel(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	m, err := h.model(ctx, id.namespace, req.Name)
+	_, m, err := h.requestedModel(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -215,11 +231,7 @@ func (h *Handler) getModel(ctx context.Context, id identity, r *http.Request) (a
 }
 
 func (h *Handler) updateModel(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	m, err := h.model(ctx, id.namespace, req.Name)
+	req, m, err := h.requestedModel(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -237,11 +249,8 @@ func (h *Handler) updateModel(ctx context.Context, id identity, r *http.Request)
 }
 
 func (h *Handler) deleteModel(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	if _, err := h.model(ctx, id.namespace, req.Name); err != nil {
+	req, _, err := h.requestedModel(ctx, id, r)
+	if err != nil {
 		return nil, err
 	}
 	if err := h.st.DeleteRegisteredModel(ctx, id.namespace, req.Name); err != nil {
@@ -259,11 +268,7 @@ func (h *Handler) deleteModelTag(ctx context.Context, id identity, r *http.Reque
 }
 
 func (h *Handler) changeModelTag(ctx context.Context, id identity, r *http.Request, set bool) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	m, err := h.model(ctx, id.namespace, req.Name)
+	req, m, err := h.requestedModel(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -451,17 +456,14 @@ func (h *Handler) setAlias(ctx context.Context, id identity, r *http.Request) (a
 }
 
 func (h *Handler) deleteAlias(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	if _, err := h.model(ctx, id.namespace, req.Name); err != nil {
+	req, _, err := h.requestedModel(ctx, id, r)
+	if err != nil {
 		return nil, err
 	}
 	if req.Alias == "" {
 		return nil, required("alias")
 	}
-	err := h.st.DeleteAlias(ctx, id.namespace, req.Name, req.Alias)
+	err = h.st.DeleteAlias(ctx, id.namespace, req.Name, req.Alias)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, notFound("Registered model alias %s not found.", req.Alias)
 	}
@@ -476,11 +478,8 @@ type versionResponse struct {
 }
 
 func (h *Handler) getByAlias(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	if _, err := h.model(ctx, id.namespace, req.Name); err != nil {
+	req, _, err := h.requestedModel(ctx, id, r)
+	if err != nil {
 		return nil, err
 	}
 	if req.Alias == "" {

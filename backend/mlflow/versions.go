@@ -47,11 +47,7 @@ func (h *Handler) createVersion(ctx context.Context, id identity, r *http.Reques
 }
 
 func (h *Handler) getVersion(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	_, mv, err := h.requestedVersion(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -60,11 +56,7 @@ func (h *Handler) getVersion(ctx context.Context, id identity, r *http.Request) 
 }
 
 func (h *Handler) updateVersion(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	req, mv, err := h.requestedVersion(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -82,11 +74,7 @@ func (h *Handler) updateVersion(ctx context.Context, id identity, r *http.Reques
 }
 
 func (h *Handler) deleteVersion(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	req, mv, err := h.requestedVersion(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -105,11 +93,7 @@ func (h *Handler) deleteVersionTag(ctx context.Context, id identity, r *http.Req
 }
 
 func (h *Handler) changeVersionTag(ctx context.Context, id identity, r *http.Request, set bool) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	req, mv, err := h.requestedVersion(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +118,7 @@ func (h *Handler) changeVersionTag(ctx context.Context, id identity, r *http.Req
 }
 
 func (h *Handler) downloadURI(ctx context.Context, id identity, r *http.Request) (any, error) {
-	var req nameRequest
-	if err := decode(r, &req); err != nil {
-		return nil, err
-	}
-	mv, err := h.version(ctx, id.namespace, req.Name, req.Version)
+	_, mv, err := h.requestedVersion(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,8 @@ var operations = []operation{
 	{pattern: "GET /api/v1/runs/{id}/metrics/{key}/history", summary: "Metric history, paged (pageSize, pageToken) or downsampled (maxPoints)", response: MetricHistoryResponse{}},
 	{pattern: "DELETE /api/v1/runs/{id}/tags/{key}", summary: "Delete a tag"},
 	{pattern: "GET /api/v1/runs/{id}/lineage", summary: "Artifacts a run produced and consumed", response: LineageResponse{}},
+	{pattern: "GET /api/v1/runs/{id}/events", summary: "Server-sent events (text/event-stream) of a run: snapshot, node, run, then end or deleted; Last-Event-ID resumes", text: true},
+	{pattern: "GET /api/v1/namespaces", summary: "The caller's namespaces and roles", response: ListNamespacesResponse{}},
 
 	{pattern: "POST /api/v1/recurring-runs", summary: "Create a recurring run (cron or interval)", request: RecurringRun{}, response: RecurringRun{}},
 	{pattern: "GET /api/v1/recurring-runs", summary: "List recurring runs", response: ListRecurringRunsResponse{}},
@@ -76,6 +78,7 @@ var operations = []operation{
 	{pattern: "PUT /api/v1/models/{name}/aliases/{alias}", summary: "Point an alias at a version", request: SetAliasRequest{}, response: ModelVersion{}},
 	{pattern: "GET /api/v1/models/{name}/aliases/{alias}", summary: "Resolve an alias", response: ModelVersion{}},
 	{pattern: "DELETE /api/v1/models/{name}/aliases/{alias}", summary: "Delete an alias"},
+	{pattern: "GET /api/v1/models/{name}/endpoints", summary: "Serving status of versions tagged kiln.dev/endpoint, probed by the server", response: ListModelEndpointsResponse{}},
 
 	{pattern: "GET /api/v1/openapi.json", summary: "This document"},
 }
@@ -87,6 +90,7 @@ func (h *Handler) registerRoutes() {
 	h.registerTrackingRoutes()
 	h.registerRecurringRoutes()
 	h.registerRegistryRoutes()
+	h.registerLiveRoutes()
 	doc, err := json.MarshalIndent(OpenAPI(), "", "  ")
 	if err != nil {
 		panic(err) // the document is built from static Go values

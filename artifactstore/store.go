@@ -1,0 +1,369 @@
+package artifactstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/gcerrors"
+
+	// Register the gs:// and s3:// URL schemes with blob.DefaultURLMux.
+	_ "gocloud.dev/blob/gcsblob"
+	_ "gocloud.dev/blob/s3blob"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNotFound reports a URI with no object and no directory behind it.
+	ErrNotFound = errors.New("artifactstore: not found")
+	// ErrInvalidURI reports a URI that cannot name an artifact.
+	ErrInvalidURI = errors.New("artifactstore: invalid URI")
+	// ErrUnsupported reports a location the store cannot read, such as an unknown scheme.
+	ErrUnsupported = errors.New("artifactstore: unsupported location")
+	// ErrForbidden reports a file:// URI outside the allowed file roots.
+	ErrForbidden = errors.New("artifactstore: outside the allowed file roots")
+)
+
+// MaxListEntries bounds the entries List returns for one directory.
+const MaxListEntries = 10000
+
+// Options configures a Store. The zero value reads s3:// and gs:// URIs with the environment's
+// credentials and refuses file:// URIs and bare keys.
+type Options struct {
+	// DefaultBucket is the bucket URL that bare keys (URIs without a scheme) refer to, such as
+	// "s3://artifacts?endpoint=http://minio:9000&region=us-east-1&use_path_style=true",
+	// "gs://artifacts" or "file:///var/lib/kiln/artifacts" (created if missing).
+	DefaultBucket string
+	// FileRoots are the directories file:// URIs may point into; a file:// default bucket's
+	// directory is added to them.
+	FileRoots []string
+}
+
+// Store opens artifacts by URI. It is safe for concurrent use; Close releases its buckets.
+type Store struct {
+	def      *url.URL // nil without a default bucket
+	roots    []string
+	mu       sync.Mutex
+	buckets  map[string]*blob.Bucket
+	closed   bool
+	fileOpts *fileblob.Options
+}
+
+// Object describes an artifact or one entry of a directory artifact.
+type Object struct {
+	// URI names the object (or directory) in the store.
+	URI string
+	// Path is the entry's slash-separated path relative to the directory listed; empty for Stat.
+	Path string
+	// Size is the object's size in bytes; 0 for a directory.
+	Size int64
+	// ModTime is when the object was last written, when the backend knows it.
+	ModTime time.Time
+	// ContentType is the type recorded with the object, when the backend keeps one.
+	ContentType string
+	// Dir is true for a directory: a local directory or a key prefix with objects under it.
+	Dir bool
+}
+
+// New returns a Store. The default bucket, when given, is opened now, so a malformed URL or an
+// unknown scheme fails here rather than on the first request.
+func New(ctx context.Context, opts Options) (*Store, error) {
+	s := &Store{buckets: map[string]*blob.Bucket{}, fileOpts: &fileblob.Options{Metadata: fileblob.MetadataDontWrite, NoTempDir: true}}
+	for _, r := range opts.FileRoots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, fmt.Errorf("artifactstore: file root %q: %w", r, err)
+		}
+		s.roots = append(s.roots, abs)
+	}
+	if opts.DefaultBucket != "" {
+		u, err := url.Parse(opts.DefaultBucket)
+		if err != nil || u.Scheme == "" {
+			return nil, fmt.Errorf("artifactstore: default bucket %q: want a URL such as s3://bucket, gs://bucket or file:///dir: %w", opts.DefaultBucket, ErrInvalidURI)
+		}
+		if u.Path != "" && u.Path != "/" && u.Scheme != "file" {
+			return nil, fmt.Errorf("artifactstore: default bucket %q: a bucket URL has no key path (got %q): %w", opts.DefaultBucket, u.Path, ErrInvalidURI)
+		}
+		s.def = u
+		if u.Scheme == "file" {
+			dir := filepath.Clean(filepath.FromSlash(u.Path))
+			if !filepath.IsAbs(dir) || (u.Host != "" && u.Host != "localhost") {
+				return nil, fmt.Errorf("artifactstore: default bucket %q: a file:// URL needs an absolute path: %w", opts.DefaultBucket, ErrInvalidURI)
+			}
+			s.roots = append(s.roots, dir)
+		}
+		if _, _, err := s.bucket(ctx, ""); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Close releases the store's buckets.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for k, b := range s.buckets {
+		if err := b.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close bucket %s: %w", k, err))
+		}
+	}
+	s.buckets = nil
+	return errors.Join(errs...)
+}
+
+// location is a URI resolved to a bucket and a key in it.
+type location struct {
+	bucketURL string // for s3/gs: the gocloud bucket URL; for file: "file://" + root
+	fileRoot  string // set for file:// locations
+	key       string // slash-separated, no leading slash; empty for a bucket's root
+}
+
+// Resolve returns the bucket URL and the key a URI names, without touching the bucket. It is
+// how callers can see where a URI leads (for logs and error messages).
+func (s *Store) Resolve(uri string) (bucketURL, key string, err error) {
+	loc, err := s.resolve(uri)
+	if err != nil {
+		return "", "", err
+	}
+	return loc.bucketURL, loc.key, nil
+}
+
+func (s *Store) resolve(uri string) (location, error) {
+	if uri == "" {
+		return location{}, fmt.Errorf("empty URI: %w", ErrInvalidURI)
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return location{}, fmt.Errorf("URI %q: %v: %w", uri, err, ErrInvalidURI)
+	}
+	switch u.Scheme {
+	case "":
+		if s.def == nil {
+			return location{}, fmt.Errorf("key %q: no default bucket is configured: %w", uri, ErrUnsupported)
+		}
+		if s.def.Scheme == "file" {
+			root := filepath.Clean(filepath.FromSlash(s.def.Path))
+			return location{bucketURL: "file://" + filepath.ToSlash(root), fileRoot: root, key: cleanKey(uri)}, nil
+		}
+		return location{bucketURL: s.def.String(), key: cleanKey(uri)}, nil
+	case "file":
+		if u.Host != "" && u.Host != "localhost" {
+			return location{}, fmt.Errorf("URI %q: a file URI names a local path (file:///path), not host %q: %w", uri, u.Host, ErrInvalidURI)
+		}
+		p := filepath.Clean(filepath.FromSlash(u.Path))
+		if !filepath.IsAbs(p) {
+			return location{}, fmt.Errorf("URI %q: want an absolute path: %w", uri, ErrInvalidURI)
+		}
+		for _, root := range s.roots {
+			rel, err := filepath.Rel(root, p)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				continue
+			}
+			if rel == "." {
+				rel = ""
+			}
+			return location{bucketURL: "file://" + filepath.ToSlash(root), fileRoot: root, key: filepath.ToSlash(rel)}, nil
+		}
+		return location{}, fmt.Errorf("URI %q: %w", uri, ErrForbidden)
+	case "s3", "gs":
+		if u.Host == "" {
+			return location{}, fmt.Errorf("URI %q: no bucket: %w", uri, ErrInvalidURI)
+		}
+		q := u.RawQuery
+		if q == "" && s.def != nil && s.def.Scheme == u.Scheme {
+			q = s.def.RawQuery
+		}
+		b := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: q}
+		return location{bucketURL: b.String(), key: cleanKey(u.Path)}, nil
+	}
+	return location{}, fmt.Errorf("URI %q: scheme %q (want file, s3 or gs): %w", uri, u.Scheme, ErrUnsupported)
+}
+
+// cleanKey makes a key relative and drops empty, "." and trailing segments; ".." stays a
+// literal segment for object stores (fileblob refuses keys that would leave its root).
+func cleanKey(k string) string {
+	var parts []string
+	for _, p := range strings.Split(k, "/") {
+		if p != "" && p != "." {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+// bucket returns the opened bucket of uri ("" is the default bucket) and the key in it.
+func (s *Store) bucket(ctx context.Context, uri string) (*blob.Bucket, string, error) {
+	var loc location
+	if uri == "" {
+		loc = location{bucketURL: s.def.String()}
+		if s.def.Scheme == "file" {
+			loc.fileRoot = filepath.Clean(filepath.FromSlash(s.def.Path))
+			loc.bucketURL = "file://" + filepath.ToSlash(loc.fileRoot)
+		}
+	} else {
+		var err error
+		if loc, err = s.resolve(uri); err != nil {
+			return nil, "", err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, "", errors.New("artifactstore: store is closed")
+	}
+	if b, ok := s.buckets[loc.bucketURL]; ok {
+		return b, loc.key, nil
+	}
+	var b *blob.Bucket
+	var err error
+	if loc.fileRoot != "" {
+		opts := *s.fileOpts
+		if uri == "" {
+			// The default file bucket is where the server writes; create it.
+			if err := os.MkdirAll(loc.fileRoot, 0o755); err != nil {
+				return nil, "", fmt.Errorf("artifactstore: default bucket %s: %w", loc.bucketURL, err)
+			}
+		}
+		b, err = fileblob.OpenBucket(loc.fileRoot, &opts)
+	} else {
+		b, err = blob.OpenBucket(ctx, loc.bucketURL)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("artifactstore: open bucket %s: %w", loc.bucketURL, err)
+	}
+	s.buckets[loc.bucketURL] = b
+	return b, loc.key, nil
+}
+
+// Stat describes the artifact at uri: an object, or a directory when there is no object at the
+// key but there are objects under key + "/".
+func (s *Store) Stat(ctx context.Context, uri string) (Object, error) {
+	b, key, err := s.bucket(ctx, uri)
+	if err != nil {
+		return Object{}, err
+	}
+	if key != "" {
+		a, err := b.Attributes(ctx, key)
+		if err == nil {
+			return Object{URI: uri, Size: a.Size, ModTime: a.ModTime, ContentType: a.ContentType}, nil
+		}
+		if gcerrors.Code(err) != gcerrors.NotFound {
+			return Object{}, fmt.Errorf("stat %s: %w", uri, err)
+		}
+	}
+	it := b.List(&blob.ListOptions{Prefix: dirPrefix(key)})
+	if _, err := it.Next(ctx); err == io.EOF {
+		return Object{}, fmt.Errorf("%s: %w", uri, ErrNotFound)
+	} else if err != nil {
+		return Object{}, fmt.Errorf("stat %s: %w", uri, err)
+	}
+	return Object{URI: uri, Dir: true}, nil
+}
+
+func dirPrefix(key string) string {
+	if key == "" {
+		return ""
+	}
+	return key + "/"
+}
+
+// Open returns a reader of the object at uri; the caller closes it. A directory is not an
+// object: opening one is ErrNotFound (use List).
+func (s *Store) Open(ctx context.Context, uri string) (io.ReadCloser, Object, error) {
+	b, key, err := s.bucket(ctx, uri)
+	if err != nil {
+		return nil, Object{}, err
+	}
+	if key == "" {
+		return nil, Object{}, fmt.Errorf("%s: a bucket root is not an object: %w", uri, ErrNotFound)
+	}
+	r, err := b.NewReader(ctx, key, nil)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, Object{}, fmt.Errorf("%s: %w", uri, ErrNotFound)
+	}
+	if err != nil {
+		return nil, Object{}, fmt.Errorf("open %s: %w", uri, err)
+	}
+	return r, Object{URI: uri, Size: r.Size(), ModTime: r.ModTime(), ContentType: r.ContentType()}, nil
+}
+
+// List returns the objects under the directory uri (recursively), sorted by path, with Path
+// relative to it and URI naming each; at most MaxListEntries are returned, and truncated says
+// whether there were more. An empty result with a nil error never happens: no entries is
+// ErrNotFound.
+func (s *Store) List(ctx context.Context, uri string) (objs []Object, truncated bool, err error) {
+	b, key, err := s.bucket(ctx, uri)
+	if err != nil {
+		return nil, false, err
+	}
+	prefix := dirPrefix(key)
+	it := b.List(&blob.ListOptions{Prefix: prefix})
+	for {
+		o, err := it.Next(ctx)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("list %s: %w", uri, err)
+		}
+		if o.IsDir {
+			continue
+		}
+		if len(objs) == MaxListEntries {
+			truncated = true
+			break
+		}
+		rel := strings.TrimPrefix(o.Key, prefix)
+		objs = append(objs, Object{URI: childURI(uri, rel), Path: rel, Size: o.Size, ModTime: o.ModTime})
+	}
+	if len(objs) == 0 {
+		return nil, false, fmt.Errorf("%s: %w", uri, ErrNotFound)
+	}
+	return objs, truncated, nil
+}
+
+// childURI appends a relative path to a URI, keeping its query.
+func childURI(uri, rel string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" {
+		return path.Join(uri, rel)
+	}
+	u.Path = path.Join(u.Path, rel)
+	return u.String()
+}
+
+// Write stores the content of r as the object at uri, replacing it. contentType may be empty.
+func (s *Store) Write(ctx context.Context, uri string, r io.Reader, contentType string) error {
+	b, key, err := s.bucket(ctx, uri)
+	if err != nil {
+		return err
+	}
+	if key == "" {
+		return fmt.Errorf("write %s: no key: %w", uri, ErrInvalidURI)
+	}
+	w, err := b.NewWriter(ctx, key, &blob.WriterOptions{ContentType: contentType})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", uri, err)
+	}
+	if _, err := io.Copy(w, r); err != nil {
+		_ = w.Close()
+		return fmt.Errorf("write %s: %w", uri, err)
+	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", uri, err)
+	}
+	return nil
+}

@@ -14,23 +14,27 @@ import (
 const maxCoalesce = 256
 
 // follow starts (once per run) a goroutine that applies the run's engine events to the store.
+// It does nothing while an elected manager is not the leader: the leader follows the run.
 func (m *Manager) follow(namespace, id string) {
 	m.mu.Lock()
-	if m.watching[id] {
+	ctx, wg := m.followCtx, m.followWG
+	if ctx == nil || m.watching[id] {
 		m.mu.Unlock()
 		return
 	}
 	m.watching[id] = true
-	m.mu.Unlock()
 	m.wg.Add(1)
+	wg.Add(1)
+	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
+		defer wg.Done()
 		defer func() {
 			m.mu.Lock()
 			delete(m.watching, id)
 			m.mu.Unlock()
 		}()
-		if err := m.followRun(namespace, id); err != nil && m.ctx.Err() == nil {
+		if err := m.followRun(ctx, namespace, id); err != nil && ctx.Err() == nil {
 			m.log.Error("follow run", "run", id, "err", err)
 		}
 	}()
@@ -38,8 +42,7 @@ func (m *Manager) follow(namespace, id string) {
 
 // followRun consumes the engine's event stream, coalescing bursts into one UpsertNodes and one
 // UpdateRun, until the run's final event.
-func (m *Manager) followRun(namespace, id string) error {
-	ctx := m.ctx
+func (m *Manager) followRun(ctx context.Context, namespace, id string) error {
 	ch, err := m.eng.Watch(ctx, id)
 	if err != nil {
 		return err
@@ -152,7 +155,7 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 		closing := m.closing
 		delete(m.cancelled, id)
 		m.mu.Unlock()
-		if closing && !cancelled && u.Phase != store.PhaseSucceeded {
+		if closing && !m.elected && !cancelled && u.Phase != store.PhaseSucceeded {
 			u.Phase = store.PhaseError
 			msg := StopMessage
 			u.Message = &msg

@@ -58,6 +58,12 @@ type Options struct {
 	RunDir func(runID string) string
 	// Now returns the current time; nil means time.Now.
 	Now func() time.Time
+	// Elected means several replicas share the store and engine and one of them, elected
+	// (backend/leader), follows the runs: the manager follows runs only while Lead runs, runs
+	// created or retried through it otherwise are picked up by the leader's scan, and Close
+	// leaves runs running for the next leader. False is the single-process setup: the
+	// manager follows the runs it creates at once and stops them at Close.
+	Elected bool
 }
 
 // Manager executes runs through an engine and persists their status, node graph and outputs in
@@ -69,6 +75,8 @@ type Manager struct {
 	dir func(string) string
 	now func() time.Time
 
+	elected bool
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -78,6 +86,10 @@ type Manager struct {
 	cancelled map[string]bool // runs a user cancelled
 	watching  map[string]bool
 	closing   bool
+	// followCtx is the context of new followers and followWG counts them: the manager's own
+	// context without election, the leadership's while Lead runs, nil while not leading.
+	followCtx context.Context
+	followWG  *sync.WaitGroup
 }
 
 // New returns a Manager. Call Reconcile once at start-up and Close at shutdown.
@@ -88,7 +100,7 @@ func New(opts Options) (*Manager, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Manager{
 		st: opts.Store, eng: opts.Engine, log: opts.Logger, dir: opts.RunDir, now: opts.Now,
-		ctx: ctx, cancel: cancel,
+		elected: opts.Elected, ctx: ctx, cancel: cancel,
 		lastSeq: map[string]int{}, cancelled: map[string]bool{}, watching: map[string]bool{},
 	}
 	if m.log == nil {
@@ -97,13 +109,25 @@ func New(opts Options) (*Manager, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	if !m.elected {
+		m.followCtx, m.followWG = ctx, &sync.WaitGroup{}
+	}
 	return m, nil
 }
 
 // Close stops the runs the manager follows (their processes would otherwise outlive the server),
 // records them as Error with StopMessage, and waits for the followers' last writes (at most
-// 15 seconds before it stops following regardless).
+// 15 seconds before it stops following regardless). With Options.Elected the runs keep
+// running and Close only stops following them: the next leader follows them.
 func (m *Manager) Close() error {
+	if m.elected {
+		m.mu.Lock()
+		m.closing = true
+		m.mu.Unlock()
+		m.cancel()
+		m.wg.Wait()
+		return nil
+	}
 	m.mu.Lock()
 	m.closing = true
 	active := make([]string, 0, len(m.watching))
@@ -286,14 +310,9 @@ func (m *Manager) Reconcile(ctx context.Context) error {
 			m.follow(r.Namespace, r.ID)
 			continue
 		}
-		msg := RestartMessage
-		if _, err := m.st.UpdateRun(ctx, r.Namespace, r.ID, store.RunUpdate{Phase: store.PhaseError, Message: &msg, FinishedAt: m.now()}); err != nil {
-			return fmt.Errorf("reconcile run %q: %w", r.ID, err)
+		if err := m.markLost(ctx, r); err != nil {
+			return fmt.Errorf("reconcile: %w", err)
 		}
-		if err := m.markNodesLost(ctx, r.ID); err != nil {
-			return fmt.Errorf("reconcile run %q: %w", r.ID, err)
-		}
-		m.log.Warn("run lost in restart", "run", r.ID, "namespace", r.Namespace, "phase", r.Phase)
 	}
 	return nil
 }

@@ -327,7 +327,7 @@ func (s *Store) List(ctx context.Context, uri string) (objs []Object, truncated 
 			break
 		}
 		rel := strings.TrimPrefix(o.Key, prefix)
-		objs = append(objs, Object{URI: childURI(uri, rel), Path: rel, Size: o.Size, ModTime: o.ModTime})
+		objs = append(objs, Object{URI: Join(uri, rel), Path: rel, Size: o.Size, ModTime: o.ModTime})
 	}
 	if len(objs) == 0 {
 		return nil, false, fmt.Errorf("%s: %w", uri, ErrNotFound)
@@ -335,8 +335,9 @@ func (s *Store) List(ctx context.Context, uri string) (objs []Object, truncated 
 	return objs, truncated, nil
 }
 
-// childURI appends a relative path to a URI, keeping its query.
-func childURI(uri, rel string) string {
+// Join returns the URI of rel, a slash-separated path inside the directory uri, keeping uri's
+// query (bucket configuration).
+func Join(uri, rel string) string {
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme == "" {
 		return path.Join(uri, rel)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kilnml/kiln/artifactstore"
 	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/store"
 )
@@ -37,6 +38,8 @@ type Options struct {
 	// embedded single-user default on loopback. Otherwise requests need a bearer token known to
 	// the store, and a membership of the namespace they act on.
 	AuthDisabled bool
+	// Artifacts reads run and registry artifacts for the content routes; nil answers them 503.
+	Artifacts *artifactstore.Store
 }
 
 // Handler serves the REST API under /api/v1.
@@ -48,6 +51,8 @@ type Handler struct {
 	noAuth  bool
 	mux     *http.ServeMux
 	routes  []string
+	// artifacts serves artifact content (artifactcontent.go).
+	artifacts *artifactstore.Store
 }
 
 // New returns the API handler.
@@ -56,6 +61,7 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("api: Options.Store and Options.Runs are required")
 	}
 	h := &Handler{st: opts.Store, runs: opts.Runs, log: logger(opts.Logger), maxBody: opts.MaxBodyBytes, noAuth: opts.AuthDisabled, mux: http.NewServeMux()}
+	h.artifacts = opts.Artifacts
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}

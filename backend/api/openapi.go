@@ -47,6 +47,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/runs/{id}/archive", summary: "Archive a run", response: Run{}},
 	{pattern: "POST /api/v1/runs/{id}/unarchive", summary: "Restore an archived run", response: Run{}},
 	{pattern: "GET /api/v1/runs/{id}/nodes/{node}/logs", summary: "A node's log as text; follow=true streams while it runs", text: true},
+	{pattern: "GET /api/v1/runs/{id}/nodes/{node}/artifacts/{name}", summary: "A node's output artifact (node by ID, name or display name): maxBytes cuts it (X-Kiln-Truncated: true), entry picks a file of a directory or archive, raw=true sends a .tgz as stored; several files answer an ArtifactListing (JSON)", text: true},
 	{pattern: "POST /api/v1/runs/{id}/status", summary: "Set the phase of a tracking-only run", request: SetRunStatusRequest{}, response: Run{}},
 	{pattern: "POST /api/v1/runs/{id}/log-batch", summary: "Log params (write-once), metrics and tags in one transaction", request: LogBatchRequest{}},
 	{pattern: "GET /api/v1/runs/{id}/data", summary: "A run's params, latest metrics and tags", response: RunData{}},
@@ -66,6 +67,7 @@ var operations = []operation{
 	{pattern: "POST /api/v1/artifacts", summary: "Register an artifact", request: Artifact{}, response: Artifact{}},
 	{pattern: "GET /api/v1/artifacts", summary: "List artifacts (runId)", response: ListArtifactsResponse{}},
 	{pattern: "GET /api/v1/artifacts/{id}", summary: "Get an artifact", response: Artifact{}},
+	{pattern: "GET /api/v1/artifacts/{id}/content", summary: "A tracked or registered artifact's content from its URI (file, s3, gs): maxBytes cuts it (X-Kiln-Truncated: true), entry picks a file of a directory or archive, raw=true sends a .tgz as stored; several files answer an ArtifactListing (JSON)", text: true},
 	{pattern: "GET /api/v1/artifacts/{id}/lineage", summary: "Who produced and consumed an artifact", response: LineageResponse{}},
 
 	{pattern: "POST /api/v1/models", summary: "Register a model", request: RegisteredModel{}, response: RegisteredModel{}},
@@ -90,6 +92,7 @@ func (h *Handler) registerRoutes() {
 	h.registerTrackingRoutes()
 	h.registerRecurringRoutes()
 	h.registerRegistryRoutes()
+	h.registerArtifactContentRoutes()
 	h.registerLiveRoutes()
 	doc, err := json.MarshalIndent(OpenAPI(), "", "  ")
 	if err != nil {

@@ -9,6 +9,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kilnml/kiln/artifactstore"
 	"github.com/kilnml/kiln/backend/api"
 	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/store"
@@ -97,6 +99,10 @@ type Config struct {
 	// Notebooks mounts the notebooks API and proxy with the local Jupyter spawner; when
 	// Jupyter is not installed the server logs it and runs without notebooks.
 	Notebooks bool
+	// ArtifactStore is the artifact store's bucket URL (s3://…, gs://…, file:///…) that
+	// artifact keys without a bucket (Argo's repository keys) refer to; empty means
+	// file://DataDir/artifacts. See package artifactstore.
+	ArtifactStore string
 }
 
 // DefaultAddr is the embedded server's listen address.
@@ -198,8 +204,20 @@ func (s *Server) open(ctx context.Context) error {
 	if err := mgr.Reconcile(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
+	// Single-user (no tokens), the user may read their own files; with tokens, file:// artifacts
+	// are served from the run directories and the default store only.
+	fileRoots := []string{runDir}
+	if cfg.TokensFile == "" {
+		fileRoots = []string{"/"}
+	}
+	arts, err := artifactstore.New(ctx, artifactstore.Options{FileRoots: fileRoots,
+		DefaultBucket: cmp.Or(cfg.ArtifactStore, "file://"+filepath.Join(cfg.DataDir, "artifacts"))})
+	if err != nil {
+		return fmt.Errorf("server: artifact store: %w", err)
+	}
+	s.closers = append(s.closers, arts.Close)
 	h, err := api.New(api.Options{Store: s.st, Runs: mgr, Logger: s.log.With("component", "api"), MaxBodyBytes: cfg.MaxBodyBytes,
-		AuthDisabled: cfg.TokensFile == ""})
+		AuthDisabled: cfg.TokensFile == "", Artifacts: arts})
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,7 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 	f.StringVar(&cfg.PipelineBinary, "pipeline-binary", "", "pipeline program that runs Go-function components in the local engine")
 	f.StringVar(&cfg.APIURL, "api-url", "", "URL components use to reach this server (default http://ADDR)")
 	f.BoolVar(&cfg.Notebooks, "notebooks", true, "serve notebooks with the local Jupyter spawner when Jupyter is installed")
+	f.StringVar(&cfg.ArtifactStore, "artifact-store", os.Getenv("KILN_ARTIFACT_STORE"), "bucket URL of the artifact store for keys Argo reports without a bucket: s3://BUCKET?endpoint=…&region=…&use_path_style=true, gs://BUCKET or file:///DIR (default DATA/artifacts)")
 	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", 0, "how often recurring runs are checked (default 10s; negative disables)")
 	kube.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")

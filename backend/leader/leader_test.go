@@ -277,7 +277,9 @@ func TestConfigValidation(t *testing.T) {
 }
 
 // fakeGetter is never called: validation fails first.
-type fakeGetter struct{ coordinationv1client.LeasesGetter }
+type fakeGetter struct {
+	coordinationv1client.LeasesGetter
+}
 
 func TestIdentity(t *testing.T) {
 	t.Setenv("POD_NAME", "kiln-server-7d9f-abcde")

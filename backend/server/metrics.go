@@ -36,6 +36,19 @@ func newMetrics(_ store.Store) *metrics {
 	return m
 }
 
+// leader exposes kiln_leader: 1 while this replica leads (follows runs and fires recurring
+// runs), else 0.
+func (m *metrics) leader(leading func() bool) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kiln_leader", Help: "1 while this replica is the leader that follows runs and fires recurring runs, else 0.",
+	}, func() float64 {
+		if leading() {
+			return 1
+		}
+		return 0
+	}))
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
 }

@@ -26,6 +26,7 @@ import (
 
 	"github.com/kilnml/kiln/artifactstore"
 	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/backend/leader"
 	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/store"
 	"github.com/kilnml/kiln/backend/store/postgres"
@@ -103,6 +104,13 @@ type Config struct {
 	// artifact keys without a bucket (Argo's repository keys) refer to; empty means
 	// file://DataDir/artifacts. See package artifactstore.
 	ArtifactStore string
+	// Leader, when set, elects among replicas sharing the store and cluster the one that
+	// follows runs and fires recurring runs (see package leader); every replica serves the
+	// API. Nil means this process is the only one and leads from the start.
+	Leader *leader.Config
+	// LeaderScanInterval is how often the leader looks for runs created through other
+	// replicas; 0 means runs.DefaultScanInterval.
+	LeaderScanInterval time.Duration
 }
 
 // DefaultAddr is the embedded server's listen address.
@@ -120,6 +128,7 @@ type Server struct {
 	handler http.Handler
 	metrics *metrics
 	ready   atomic.Bool
+	leading atomic.Bool
 	cancel  context.CancelFunc
 	bg      chan struct{}
 	closers []func() error
@@ -195,14 +204,16 @@ func (s *Server) open(ctx context.Context) error {
 		eng = local.New(local.Options{WorkDir: runDir, PipelineBinary: cfg.PipelineBinary, Logger: s.log.With("component", "engine"), Env: env})
 	}
 	mgr, err := runs.New(runs.Options{Store: s.st, Engine: eng, Logger: s.log.With("component", "runs"),
-		RunDir: func(id string) string { return filepath.Join(runDir, id) }})
+		RunDir: func(id string) string { return filepath.Join(runDir, id) }, Elected: cfg.Leader != nil})
 	if err != nil {
 		return err
 	}
 	s.runs = mgr
 	s.closers = append(s.closers, mgr.Close)
-	if err := mgr.Reconcile(ctx); err != nil {
-		return fmt.Errorf("server: %w", err)
+	if cfg.Leader == nil { // elected replicas reconcile when they become the leader
+		if err := mgr.Reconcile(ctx); err != nil {
+			return fmt.Errorf("server: %w", err)
+		}
 	}
 	// Single-user (no tokens), the user may read their own files; with tokens, file:// artifacts
 	// are served from the run directories and the default store only.
@@ -223,6 +234,7 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	s.api = h
 	s.metrics = newMetrics(s.st)
+	s.metrics.leader(s.leading.Load)
 	mux := http.NewServeMux()
 	mux.Handle("/api/v1/", h)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
@@ -247,12 +259,17 @@ func (s *Server) open(ctx context.Context) error {
 			loops = append(loops, run)
 		}
 	}
-	if cfg.SchedulerInterval >= 0 {
-		iv := cfg.SchedulerInterval
-		if iv == 0 {
-			iv = 10 * time.Second
+	if cfg.Leader != nil {
+		loops = append(loops, func() { s.elect(bgCtx, mgr) })
+	} else {
+		s.leading.Store(true)
+		if cfg.SchedulerInterval >= 0 {
+			iv := cfg.SchedulerInterval
+			if iv == 0 {
+				iv = 10 * time.Second
+			}
+			loops = append(loops, func() { mgr.RunScheduler(bgCtx, iv) })
 		}
-		loops = append(loops, func() { mgr.RunScheduler(bgCtx, iv) })
 	}
 	go func() {
 		defer close(s.bg)
@@ -267,6 +284,26 @@ func (s *Server) open(ctx context.Context) error {
 	s.handler = s.metrics.middleware(s.log, mux)
 	s.ready.Store(true)
 	return nil
+}
+
+// elect campaigns for leadership until ctx ends; while leading, the run manager follows every
+// active run and runs the scheduler.
+func (s *Server) elect(ctx context.Context, mgr *runs.Manager) {
+	lc := *s.cfg.Leader
+	if lc.Logger == nil {
+		lc.Logger = s.log.With("component", "leader")
+	}
+	opts := runs.LeadOptions{ScanInterval: s.cfg.LeaderScanInterval, SchedulerInterval: s.cfg.SchedulerInterval}
+	err := leader.Run(ctx, lc, func(ctx context.Context) {
+		s.leading.Store(true)
+		defer s.leading.Store(false)
+		if err := mgr.Lead(ctx, opts); err != nil {
+			s.log.Error("lead", "err", err)
+		}
+	})
+	if err != nil {
+		s.log.Error("leader election stopped; this replica will not lead", "err", err)
+	}
 }
 
 // requireToken answers 401 to requests without a valid bearer token.

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	"github.com/spf13/pflag"
@@ -17,6 +18,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	kubeclient "k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/kilnml/kiln/backend/leader"
 	"github.com/kilnml/kiln/backend/mlflow"
 	"github.com/kilnml/kiln/backend/server"
 	"github.com/kilnml/kiln/backend/store"
@@ -29,6 +34,7 @@ func serverCommand() *cobra.Command {
 	var cfg server.Config
 	var logLevel, logFormat string
 	var kube kubeFlags
+	var elect leaderFlags
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the Kiln backend (REST API, run manager, scheduler) in this process",
@@ -61,6 +67,9 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 				defer eng.Close()
 				cfg.Engine = eng
 			}
+			if cfg.Leader, err = elect.config(cmd.Flags(), &kube); err != nil {
+				return err
+			}
 			srv, err := server.New(ctx, cfg)
 			if err != nil {
 				return err
@@ -80,6 +89,7 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 	f.StringVar(&cfg.ArtifactStore, "artifact-store", os.Getenv("KILN_ARTIFACT_STORE"), "bucket URL of the artifact store for keys Argo reports without a bucket: s3://BUCKET?endpoint=…&region=…&use_path_style=true, gs://BUCKET or file:///DIR (default DATA/artifacts)")
 	f.DurationVar(&cfg.SchedulerInterval, "scheduler-interval", 0, "how often recurring runs are checked (default 10s; negative disables)")
 	kube.register(f)
+	elect.register(f)
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&logFormat, "log-format", "json", "log format: json or text")
 	return cmd
@@ -146,4 +156,43 @@ func envOr(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// leaderFlags configure leader election among replicas (--engine kubernetes).
+type leaderFlags struct {
+	elect         bool
+	namespace, id string
+}
+
+func (l *leaderFlags) register(f *pflag.FlagSet) {
+	f.BoolVar(&l.elect, "leader-elect", false, "elect through a Lease the replica that follows runs and fires recurring runs, so several replicas can share a PostgreSQL store (default true with --engine kubernetes)")
+	f.StringVar(&l.namespace, "leader-election-namespace", "", "namespace of the leader election Lease (default $POD_NAMESPACE, else --kube-namespace)")
+	f.StringVar(&l.id, "leader-election-id", leader.DefaultName, "name of the leader election Lease")
+}
+
+// config returns the election's configuration, or nil when this process leads alone.
+func (l *leaderFlags) config(f *pflag.FlagSet, k *kubeFlags) (*leader.Config, error) {
+	kubernetes := k.engine == "kubernetes"
+	elect := kubernetes
+	if f.Changed("leader-elect") {
+		elect = l.elect
+	}
+	if !elect {
+		return nil, nil
+	}
+	if !kubernetes {
+		return nil, fmt.Errorf("--leader-elect needs --engine kubernetes: the local engine's runs live in this process")
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = k.kubeconfig
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.kubeContext}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("leader election: kubernetes client config: %w", err)
+	}
+	cs, err := kubeclient.NewForConfig(rc)
+	if err != nil {
+		return nil, fmt.Errorf("leader election: kubernetes client: %w", err)
+	}
+	ns := cmp.Or(l.namespace, os.Getenv("POD_NAMESPACE"), k.namespace)
+	return &leader.Config{Client: cs.CoordinationV1(), Namespace: ns, Name: l.id}, nil
 }

@@ -16,9 +16,19 @@
 // recorded as a child run of the pipeline run (tag mlflow.parentRunId) with its parameters and
 // validation metrics, and Best logs the winner to the pipeline run under "sweep.best.".
 //
-// The median stopping rule of components/ml/sweep needs intermediate reports shared between
-// running trials; trials here report final metrics only, so Experiment.EarlyStopping is not
-// applied by the pipeline form of a sweep.
+// Early stopping (Katib's median stopping rule, Experiment.EarlyStopping). Under a Kiln
+// server, a trial of an iterative model (gbt: one iteration per boosting round) scores the
+// partial model on the validation data every MedianStop.ReportEvery iterations (default 10)
+// and logs the objective to its child run as metric history, the iteration being the step.
+// Before each report it applies the median rule against its completed siblings — the other
+// child runs of the pipeline run tagged succeeded or early_stopped, read with one list call
+// (run data included) that is reused for a second, and their metric history, fetched once
+// per sibling and cached (see APISiblings). A stopped trial ends with the partial model's
+// metrics, status EarlyStopped (tag kiln.sweep.status=early_stopped on a FINISHED child
+// run), and its pod succeeds; Best counts it as neither failed nor a candidate. Every trial
+// records the iterations it trained as metric "iterations". Linear kinds are fitted in one
+// optimiser run and make no intermediate reports. Without a server (no KILN_API_URL) no
+// sibling can be seen, so early stopping is off and the trial's log says so.
 package sweep
 
 import (
@@ -27,16 +37,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 
+	"github.com/kilnml/kiln/backend/client"
 	"github.com/kilnml/kiln/components/data"
 	"github.com/kilnml/kiln/components/internal/track"
 	"github.com/kilnml/kiln/components/ml/model"
 	mlsweep "github.com/kilnml/kiln/components/ml/sweep"
 	"github.com/kilnml/kiln/components/train"
 	"github.com/kilnml/kiln/dsl"
+	"github.com/kilnml/kiln/tracking"
 )
 
 // SuggestIn is the input of Suggest.
@@ -115,13 +129,21 @@ type TrialOut struct {
 var Trial = dsl.Func("sweep-trial", trial, dsl.Retries(1))
 
 func trial(ctx context.Context, in TrialIn) (TrialOut, error) {
-	obj := in.Experiment.Get().Objective
-	tr, err := RunTrial(ctx, in.Assignment.Get(), in.Train.Get(), in.Validation.Get(), in.Config.Get(), obj)
+	e := in.Experiment.Get()
+	a := in.Assignment.Get()
+	log := track.Logger()
+	child, err := track.StartChild(ctx, a.Name(), map[string]string{TagTrial: strconv.Itoa(a.ID), TagStatus: string(mlsweep.Running)})
 	if err != nil {
+		log.Warn("tracking: trial child run", "trial", a.Name(), "err", err)
+	}
+	rep := reporting(ctx, log, e, a, child)
+	tr, err := RunTrialReporting(ctx, a, in.Train.Get(), in.Validation.Get(), in.Config.Get(), e.Objective, rep)
+	if err != nil {
+		endChild(ctx, log, child, mlsweep.Trial{Assignment: a, Status: mlsweep.Failed, Error: err.Error()})
 		return TrialOut{}, err
 	}
-	logChild(ctx, tr)
-	score, _ := obj.Value(tr)
+	endChild(ctx, log, child, tr)
+	score, _ := e.Objective.Value(tr)
 	enc, err := EncodeTrial(tr)
 	if err != nil {
 		return TrialOut{}, err
@@ -129,14 +151,47 @@ func trial(ctx context.Context, in TrialIn) (TrialOut, error) {
 	return TrialOut{Trial: dsl.Of(enc), Score: dsl.Of(score)}, nil
 }
 
-// logChild records the trial as a child run of the pipeline run when tracking is configured.
-func logChild(ctx context.Context, tr mlsweep.Trial) {
-	log := track.Logger()
-	c, err := track.StartChild(ctx, tr.Name(), map[string]string{"kiln.sweep.trial": strconv.Itoa(tr.ID), "kiln.sweep.status": string(tr.Status)})
-	if err != nil {
-		log.Warn("tracking: trial child run", "trial", tr.Name(), "err", err)
-		return
+// reporting sets up a trial's intermediate reports: each is logged to the child run as the
+// objective metric with the iteration as step and, when the experiment asks for early
+// stopping, checked against the median rule first. Without a child run (no Kiln server)
+// there is nothing to compare with, so early stopping is off and the log says so.
+func reporting(ctx context.Context, log *slog.Logger, e mlsweep.Experiment, a mlsweep.Assignment, child *track.Child) Reporting {
+	every := DefaultReportEvery
+	if e.EarlyStopping != nil && e.EarlyStopping.ReportEvery > 0 {
+		every = e.EarlyStopping.ReportEvery
 	}
+	if child == nil {
+		if e.EarlyStopping != nil {
+			log.Info("sweep: early stopping is off: no Kiln server to share intermediate results with (KILN_API_URL and KILN_RUN_ID are unset)", "trial", a.Name())
+		}
+		return Reporting{}
+	}
+	if err := child.SetTag(ctx, TagReportEvery, strconv.Itoa(every)); err != nil {
+		log.Warn("tracking: trial tag", "trial", a.Name(), "err", err)
+	}
+	var stop *Stopper
+	if e.EarlyStopping != nil {
+		stop = &Stopper{Rule: *e.EarlyStopping, Objective: e.Objective, Log: log, Siblings: &APISiblings{
+			Client: client.New(os.Getenv(tracking.EnvAPIURL), client.Options{Token: os.Getenv(tracking.EnvToken), Namespace: os.Getenv(tracking.EnvNamespace)}),
+			Parent: os.Getenv(tracking.EnvRunID), Self: child.ID(), Metric: e.Objective.Metric, Every: every,
+		}}
+	}
+	return Reporting{Every: every, Report: func(iteration int, v float64) bool {
+		stopped := stop != nil && stop.Check(ctx, v)
+		if err := child.LogMetric(ctx, e.Objective.Metric, v, int64(iteration)); err != nil {
+			log.Warn("tracking: trial intermediate metric", "trial", a.Name(), "err", err)
+		}
+		if stopped {
+			log.Info("sweep: trial early stopped by the median rule", "trial", a.Name(), "iteration", iteration, e.Objective.Metric, v)
+		}
+		return stopped
+	}}
+}
+
+// endChild records a trial's outcome on its child run: parameters, final metrics (at the
+// step of the last iteration), its status tag and, for a failed trial, the error. An early
+// stopped trial's run ends FINISHED: stopping is the sweep's decision, not a failure.
+func endChild(ctx context.Context, log *slog.Logger, c *track.Child, tr mlsweep.Trial) {
 	if c == nil {
 		return
 	}
@@ -144,12 +199,15 @@ func logChild(ctx context.Context, tr mlsweep.Trial) {
 		log.Warn("tracking: trial params", "trial", tr.Name(), "err", err)
 	}
 	if len(tr.Metrics) > 0 {
-		if err := c.LogMetrics(ctx, tr.Metrics, 0); err != nil {
+		if err := c.LogMetrics(ctx, tr.Metrics, int64(tr.Metrics[MetricIterations])); err != nil {
 			log.Warn("tracking: trial metrics", "trial", tr.Name(), "err", err)
 		}
 	}
+	if err := c.SetTag(ctx, TagStatus, string(tr.Status)); err != nil {
+		log.Warn("tracking: trial status tag", "trial", tr.Name(), "err", err)
+	}
 	if tr.Error != "" {
-		if err := c.SetTag(ctx, "kiln.sweep.error", tr.Error); err != nil {
+		if err := c.SetTag(ctx, TagError, tr.Error); err != nil {
 			log.Warn("tracking: trial error tag", "trial", tr.Name(), "err", err)
 		}
 	}
@@ -158,10 +216,28 @@ func logChild(ctx context.Context, tr mlsweep.Trial) {
 	}
 }
 
+// Reporting configures a trial's intermediate reports. The zero value reports nothing.
+type Reporting struct {
+	// Every is the number of training iterations between reports; 0 means DefaultReportEvery.
+	Every int
+	// Report receives the objective value on the validation data after iteration and returns
+	// whether the trial should stop there. Nil means no reports.
+	Report func(iteration int, v float64) (stop bool)
+}
+
 // RunTrial trains a model with a applied to base and scores it on validation. Errors of the
 // trial itself (bad parameters, a failed fit) give a Failed trial; errors reading the data are
 // returned, since a retry may cure them.
 func RunTrial(ctx context.Context, a mlsweep.Assignment, trainData, validation dsl.Dataset, base model.TrainConfig, obj mlsweep.Objective) (mlsweep.Trial, error) {
+	return RunTrialReporting(ctx, a, trainData, validation, base, obj, Reporting{})
+}
+
+// RunTrialReporting is RunTrial with intermediate reports: every rep.Every iterations of an
+// iterative model (the boosting rounds of gbt) the partial model is scored on validation, the
+// value is appended to the trial's Intermediate and passed to rep.Report; when Report says
+// stop, training ends there and the trial is EarlyStopped with the partial model's metrics.
+// The final metrics include MetricIterations when the model counts its iterations.
+func RunTrialReporting(ctx context.Context, a mlsweep.Assignment, trainData, validation dsl.Dataset, base model.TrainConfig, obj mlsweep.Objective, rep Reporting) (mlsweep.Trial, error) {
 	tr := mlsweep.Trial{Assignment: a, Status: mlsweep.Failed}
 	cfg, err := train.Apply(base, a.Strings())
 	if err != nil {
@@ -176,7 +252,31 @@ func RunTrial(ctx context.Context, a mlsweep.Assignment, trainData, validation d
 	if err != nil {
 		return tr, err
 	}
-	m, err := model.Train(tt, cfg)
+	var each func(int, *model.Model) bool
+	stopped := false
+	if rep.Report != nil {
+		every := rep.Every
+		if every <= 0 {
+			every = DefaultReportEvery
+		}
+		each = func(it int, m *model.Model) bool {
+			if it%every != 0 {
+				return true
+			}
+			ev, err := model.Evaluate(m, vt)
+			if err != nil {
+				return true // the final evaluation reports it
+			}
+			v, ok := ev.Scalars()[obj.Metric]
+			if !ok {
+				return true
+			}
+			tr.Intermediate = append(tr.Intermediate, v)
+			stopped = rep.Report(it, v)
+			return !stopped
+		}
+	}
+	m, err := model.TrainEach(tt, cfg, each)
 	if err != nil {
 		tr.Error = err.Error()
 		return tr, nil
@@ -187,11 +287,17 @@ func RunTrial(ctx context.Context, a mlsweep.Assignment, trainData, validation d
 		return tr, nil
 	}
 	tr.Metrics = ev.Scalars()
+	if it, err := strconv.Atoi(m.Metadata["iterations"]); err == nil {
+		tr.Metrics[MetricIterations] = float64(it)
+	}
 	if _, ok := obj.Value(mlsweep.Trial{Status: mlsweep.Succeeded, Metrics: tr.Metrics}); !ok {
 		tr.Error = fmt.Sprintf("no objective metric %q (have %v)", obj.Metric, slices.Sorted(maps.Keys(tr.Metrics)))
 		return tr, nil
 	}
 	tr.Status = mlsweep.Succeeded
+	if stopped {
+		tr.Status = mlsweep.EarlyStopped
+	}
 	return tr, nil
 }
 
@@ -220,6 +326,9 @@ type BestOut struct {
 	// Succeeded and Failed count the trials by outcome.
 	Succeeded dsl.Value[int]
 	Failed    dsl.Value[int]
+	// EarlyStopped counts the trials the median rule stopped; they are neither failures nor
+	// candidates for best.
+	EarlyStopped dsl.Value[int] `kiln:"early_stopped"`
 	// Model is the best configuration retrained on Train.
 	Model dsl.Value[dsl.Model] `description:"the best configuration's model"`
 	// Summary is every trial and the best one, as JSON.
@@ -299,15 +408,21 @@ func best(ctx context.Context, in BestIn) (BestOut, error) {
 		return BestOut{}, err
 	}
 	score, _ := in.Experiment.Get().Objective.Value(b)
+	stopped := 0
+	for _, t := range trials {
+		if t.Status == mlsweep.EarlyStopped {
+			stopped++
+		}
+	}
 	track.Metrics(ctx, track.Logger(), "sweep.best", map[string]float64{in.Experiment.Get().Objective.Metric: score,
-		"trials_succeeded": float64(succeeded), "trials_failed": float64(failed)}, params)
+		"trials_succeeded": float64(succeeded), "trials_failed": float64(failed), "trials_early_stopped": float64(stopped)}, params)
 	sum, err := data.WriteJSON("kiln-sweep-", "summary.json", Summary{Objective: in.Experiment.Get().Objective, Best: b, Trials: trials})
 	if err != nil {
 		return BestOut{}, fmt.Errorf("best: %w", err)
 	}
 	return BestOut{
 		Params: dsl.Of(params), Score: dsl.Of(score), TrialID: dsl.Of(b.ID),
-		Succeeded: dsl.Of(succeeded), Failed: dsl.Of(failed),
+		Succeeded: dsl.Of(succeeded), Failed: dsl.Of(failed), EarlyStopped: dsl.Of(stopped),
 		Model:   dsl.Of(dsl.Model{Path: path, Metadata: map[string]any{"trial": b.Name(), "kind": string(m.Kind)}}),
 		Summary: dsl.Of(dsl.Artifact{Path: sum}),
 	}, nil

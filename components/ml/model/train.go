@@ -33,8 +33,18 @@ type TrainConfig struct {
 
 // Train fits a model on t (normally the training split) and returns the complete artifact,
 // including the fitted preprocessing transform. The artifact's metadata records the
-// configuration ("train_config", as JSON) and the number of training rows ("train_rows").
+// configuration ("train_config", as JSON), the number of training rows ("train_rows") and, for
+// gbt, the boosting rounds fitted ("iterations").
 func Train(t *dataset.Table, cfg TrainConfig) (*Model, error) {
+	return TrainEach(t, cfg, nil)
+}
+
+// TrainEach is Train calling each during training with the model fitted so far and the
+// number of training iterations done. Kind gbt calls it after every boosting round; the
+// linear kinds, fitted in one optimiser run, do not call it. When each returns false,
+// training stops and the model of the iterations done is returned (its metadata records
+// "iterations"). each must not keep m past the call.
+func TrainEach(t *dataset.Table, cfg TrainConfig, each func(iteration int, m *Model) bool) (*Model, error) {
 	target, err := t.Column(cfg.Target)
 	if err != nil {
 		return nil, fmt.Errorf("train: target: %w", err)
@@ -120,9 +130,17 @@ func Train(t *dataset.Table, cfg TrainConfig) (*Model, error) {
 		} else if y, err = numericTarget(target); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
-		if m.GBT, err = gbt.Fit(x, y, gcfg); err != nil {
+		var round func(e *gbt.Ensemble) bool
+		if each != nil {
+			round = func(e *gbt.Ensemble) bool {
+				m.GBT = e
+				return each(len(e.Trees), m)
+			}
+		}
+		if m.GBT, err = gbt.FitEach(x, y, gcfg, round); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}
+		m.Metadata["iterations"] = strconv.Itoa(len(m.GBT.Trees))
 	default:
 		return nil, fmt.Errorf("train: unknown kind %q (want one of %v)", cfg.Kind, kinds)
 	}

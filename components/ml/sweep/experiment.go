@@ -109,6 +109,10 @@ type MedianStop struct {
 	// StartStep is the first step (1-based count of reports) at which a trial may be stopped;
 	// 0 means 1.
 	StartStep int `json:"start_step,omitempty"`
+	// ReportEvery is the number of training iterations (boosting rounds) between two
+	// intermediate reports of a trial in the pipeline form of a sweep (components/sweep);
+	// 0 means 10.
+	ReportEvery int `json:"report_every,omitempty"`
 }
 
 // Experiment is a complete hyperparameter search.
@@ -179,6 +183,9 @@ func (e *Experiment) Validate() field.ErrorList {
 		}
 		if es.StartStep < 0 {
 			errs = append(errs, field.Invalid(field.NewPath("early_stopping", "start_step"), es.StartStep, "must be >= 0"))
+		}
+		if es.ReportEvery < 0 {
+			errs = append(errs, field.Invalid(field.NewPath("early_stopping", "report_every"), es.ReportEvery, "must be >= 0"))
 		}
 	}
 	return errs

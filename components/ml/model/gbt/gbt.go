@@ -184,6 +184,14 @@ func (e *Ensemble) Validate() error {
 
 // Fit boosts trees on rows x with targets y (0/1 for BinaryLogistic).
 func Fit(x [][]float64, y []float64, cfg Config) (*Ensemble, error) {
+	return FitEach(x, y, cfg, nil)
+}
+
+// FitEach is Fit calling each after every boosting round with the ensemble grown so far
+// (len(e.Trees) is the round). When each returns false boosting stops there and the ensemble
+// of the rounds done is returned; this is how a sweep trial reports intermediate objective
+// values and honours early stopping. each must not keep e past the call or modify it.
+func FitEach(x [][]float64, y []float64, cfg Config, each func(e *Ensemble) bool) (*Ensemble, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -243,6 +251,9 @@ func Fit(x [][]float64, y []float64, cfg Config) (*Ensemble, error) {
 			raw[i] += t.evalBinned(b, i)
 		}
 		e.Trees = append(e.Trees, t)
+		if each != nil && !each(e) {
+			break
+		}
 	}
 	return e, nil
 }

@@ -139,3 +139,35 @@ func TestConfigAndEnsembleErrors(t *testing.T) {
 		t.Error("self-referencing node: no error")
 	}
 }
+
+// FitEach sees every round and, stopped after round 3, returns exactly the first three trees
+// of the full fit.
+func TestFitEachStops(t *testing.T) {
+	var x [][]float64
+	var y []float64
+	for i := range 40 {
+		x = append(x, []float64{float64(i), float64(i % 7)})
+		y = append(y, math.Sin(float64(i)/5))
+	}
+	cfg := Config{Objective: SquaredError, NEstimators: 10, MaxDepth: 2}
+	full, err := Fit(x, y, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rounds []int
+	part, err := FitEach(x, y, cfg, func(e *Ensemble) bool {
+		rounds = append(rounds, len(e.Trees))
+		return len(e.Trees) < 3
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rounds) != 3 || rounds[0] != 1 || rounds[2] != 3 {
+		t.Errorf("rounds seen %v, want [1 2 3]", rounds)
+	}
+	a, _ := json.Marshal(part.Trees)
+	b, _ := json.Marshal(full.Trees[:3])
+	if len(part.Trees) != 3 || string(a) != string(b) {
+		t.Errorf("stopped fit has %d trees, not the full fit's first 3", len(part.Trees))
+	}
+}

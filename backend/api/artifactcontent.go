@@ -277,13 +277,28 @@ func (h *Handler) serveObject(w http.ResponseWriter, r *http.Request, what, name
 	return serveReader(w, rc, name, obj.Size, obj.ContentType, maxBytes)
 }
 
+// contentTypes fixes the types of the files pipelines usually produce, so answers do not
+// depend on the host's mime.types (which calls .log "text/x-log" on some systems).
+var contentTypes = map[string]string{
+	".json": "application/json", ".jsonl": "application/jsonl", ".csv": "text/csv; charset=utf-8",
+	".tsv": "text/tab-separated-values; charset=utf-8", ".txt": "text/plain; charset=utf-8",
+	".log": "text/plain; charset=utf-8", ".md": "text/plain; charset=utf-8", ".yaml": "text/plain; charset=utf-8",
+	".yml": "text/plain; charset=utf-8", ".html": "text/html; charset=utf-8", ".svg": "image/svg+xml",
+	".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp",
+	".pdf": "application/pdf", ".tgz": "application/gzip", ".gz": "application/gzip", ".tar": "application/x-tar",
+	".zip": "application/zip", ".parquet": "application/vnd.apache.parquet",
+}
+
 // serveReader writes size bytes of r (at most maxBytes when positive) as the file name. The
 // content type comes from the name's extension, else the stored type, else sniffing. Content is
 // sandboxed (CSP) and never sniffed by browsers, so an HTML or SVG artifact cannot run script in
 // the portal's origin.
 func serveReader(w http.ResponseWriter, r io.Reader, name string, size int64, storedType string, maxBytes int64) error {
 	br := bufio.NewReaderSize(r, 512)
-	ctype := mime.TypeByExtension(path.Ext(name))
+	ctype := contentTypes[strings.ToLower(path.Ext(name))]
+	if ctype == "" {
+		ctype = mime.TypeByExtension(path.Ext(name))
+	}
 	if ctype == "" && storedType != "" && storedType != "application/octet-stream" {
 		ctype = storedType
 	}

@@ -2,6 +2,9 @@ package runs
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
+	"slices"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -50,6 +53,16 @@ func (m *Manager) followRun(ctx context.Context, namespace, id string) error {
 	m.mu.Lock()
 	seen := m.lastSeq[id]
 	m.mu.Unlock()
+	// The engine replays a run's events from its first one; node records the store already
+	// holds (written by this replica earlier or by a previous leader) are not written again.
+	stored, err := m.st.ListNodes(ctx, id)
+	if err != nil {
+		return err
+	}
+	written := make(map[string]store.Node, len(stored))
+	for _, n := range stored {
+		written[n.ID] = n
+	}
 	for {
 		var ev engine.Event
 		var ok bool
@@ -84,7 +97,7 @@ func (m *Manager) followRun(ctx context.Context, namespace, id string) error {
 		if len(fresh) == 0 {
 			continue
 		}
-		done, err := m.apply(ctx, namespace, id, fresh)
+		done, err := m.apply(ctx, namespace, id, fresh, written)
 		if err != nil {
 			return err
 		}
@@ -97,8 +110,10 @@ func (m *Manager) followRun(ctx context.Context, namespace, id string) error {
 	}
 }
 
-// apply writes a batch of events; done reports the run's final event.
-func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.Event) (done bool, err error) {
+// apply writes a batch of events; done reports the run's final event. Node records equal to
+// those in written (the store's, as far as this follower knows) are skipped, and written is
+// updated with those it writes.
+func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.Event, written map[string]store.Node) (done bool, err error) {
 	nodes := map[string]store.Node{}
 	var order []string
 	var runEv *engine.Event
@@ -127,10 +142,17 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 	if len(order) > 0 {
 		list := make([]store.Node, 0, len(order))
 		for _, k := range order {
-			list = append(list, nodes[k])
+			if old, ok := written[k]; !ok || !sameNode(old, nodes[k]) {
+				list = append(list, nodes[k])
+			}
 		}
-		if err := m.st.UpsertNodes(ctx, id, list); err != nil {
-			return false, err
+		if len(list) > 0 {
+			if err := m.st.UpsertNodes(ctx, id, list); err != nil {
+				return false, err
+			}
+			for _, n := range list {
+				written[n.ID] = n
+			}
 		}
 	}
 	if runEv == nil {
@@ -178,6 +200,26 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 		return false, err
 	}
 	return done, nil
+}
+
+// sameNode reports whether two records of a node say the same; JSON documents compare by
+// value, since a store may re-encode them.
+func sameNode(a, b store.Node) bool {
+	return a.ID == b.ID && a.Name == b.Name && a.DisplayName == b.DisplayName && a.Type == b.Type &&
+		a.Template == b.Template && a.Phase == b.Phase && a.Message == b.Message &&
+		a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt) &&
+		slices.Equal(a.Children, b.Children) && sameJSON(a.Inputs, b.Inputs) && sameJSON(a.Outputs, b.Outputs)
+}
+
+func sameJSON(a, b json.RawMessage) bool {
+	if len(a) == 0 || len(b) == 0 {
+		return len(a) == len(b)
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 func toPhase(p string) store.Phase {

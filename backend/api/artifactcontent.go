@@ -120,7 +120,7 @@ func (h *Handler) runArtifactContent(w http.ResponseWriter, r *http.Request) err
 		}
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	return h.serveArtifact(w, r, what, name, uri, q)
+	return h.serveArtifact(w, r, target{what: what, name: name, uri: uri, pathHint: a.Path}, q)
 }
 
 // nodeArtifact finds the output artifact name of the node nodeRef (ID, name or display name).
@@ -172,7 +172,7 @@ func (h *Handler) artifactContent(w http.ResponseWriter, r *http.Request) error 
 	if name == "" {
 		name = id
 	}
-	return h.serveArtifact(w, r, fmt.Sprintf("artifact %q", id), name, a.URI, q)
+	return h.serveArtifact(w, r, target{what: fmt.Sprintf("artifact %q", id), name: name, uri: a.URI}, q)
 }
 
 func notFound(format string, args ...any) *Error {
@@ -195,7 +195,8 @@ func storeError(what string, err error) error {
 // serveArtifact answers with the artifact at uri: the file itself; for a directory or an archive
 // of several files a JSON listing, or the file ?entry= names; an archive of one file is opened
 // and that file served, unless ?raw=true asks for the archive itself.
-func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, what, name, uri string, q contentQuery) error {
+func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, t target, q contentQuery) error {
+	what, name, uri := t.what, t.name, t.uri
 	if h.artifacts == nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeInternal, Message: "this server has no artifact store configured"}
 	}
@@ -228,7 +229,7 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, what, na
 		if q.entry != "" {
 			return invalid("entry", "%s is a single file, not a directory or an archive", what)
 		}
-		return h.serveObject(w, r, what, fileName(name, key), uri, q.maxBytes)
+		return h.serveObject(w, r, what, fileName(name, key, t.pathHint), uri, q.maxBytes)
 	}
 	entry := q.entry
 	if entry == "" {
@@ -335,10 +336,24 @@ func uriPath(uri string) string {
 	return uri
 }
 
-// fileName is the name a served file gets: the base of its key, else the artifact's name.
-func fileName(name, key string) string {
-	if b := path.Base(key); b != "." && b != "/" && b != "" {
-		return b
+// target is an artifact to serve.
+type target struct {
+	what     string // how errors name it: `artifact "model" of node "train" in run "…"`
+	name     string // the artifact's name
+	uri      string // its location in the artifact store
+	pathHint string // the path it was written at (Argo's artifact path), when known
+}
+
+// fileName is the name a served file gets, whose extension picks its content type: the base of
+// its key when that has an extension, else the base of the path the step wrote it at (the local
+// engine stores a file artifact under the artifact's name), else the key's base or the name.
+func fileName(name, key, pathHint string) string {
+	b := path.Base(key)
+	if b == "." || b == "/" || b == "" {
+		b = name
 	}
-	return name
+	if path.Ext(b) == "" && pathHint != "" && path.Ext(pathHint) != "" {
+		return path.Base(pathHint)
+	}
+	return b
 }

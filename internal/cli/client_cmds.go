@@ -319,7 +319,7 @@ func runCommand() *cobra.Command {
 	waitCmd := verb("wait", "Wait for a run to finish; fail unless it succeeded", func(c *client.Client, cmd *cobra.Command, id string) (*api.Run, error) {
 		return c.WaitRun(cmd.Context(), id, 0)
 	})
-	cmd.AddCommand(create, list, get, logs, cancel, retry, waitCmd)
+	cmd.AddCommand(create, list, get, logs, cancel, retry, waitCmd, runArtifactCommand(&f))
 	return cmd
 }
 

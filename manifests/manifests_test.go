@@ -3,6 +3,7 @@ package manifests
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +38,8 @@ func find(objs []*unstructured.Unstructured, kind, name string) *unstructured.Un
 // TestRender checks what each overlay deploys: replicas, the security context, probes, and that
 // nothing asks for cluster-wide rights.
 func TestRender(t *testing.T) {
-	wantReplicas := map[string]int64{"base": 1, "overlays/dev": 1, "overlays/production": 1}
+	// Several replicas are safe with leader election; the dev overlay runs one.
+	wantReplicas := map[string]int64{"base": 2, "overlays/dev": 1, "overlays/production": 2}
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
 			objs, err := Render(dir)
@@ -74,6 +76,25 @@ func TestRender(t *testing.T) {
 			}
 			if _, ok, _ := unstructured.NestedMap(c, "resources", "requests"); !ok {
 				t.Error("no resource requests")
+			}
+			// Leader election names the candidate after its pod and keeps the Lease in the
+			// pod's namespace: both come from the downward API.
+			fieldRefs := map[string]string{}
+			env, _, _ := unstructured.NestedSlice(c, "env")
+			for _, e := range env {
+				e := e.(map[string]any)
+				p, _, _ := unstructured.NestedString(e, "valueFrom", "fieldRef", "fieldPath")
+				fieldRefs[e["name"].(string)] = p
+			}
+			want := map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+			for k, v := range want {
+				if fieldRefs[k] != v {
+					t.Errorf("env %s from fieldRef %q, want %q", k, fieldRefs[k], v)
+				}
+			}
+			args, _, _ := unstructured.NestedStringSlice(c, "args")
+			if !slices.Contains(args, "--leader-elect=true") {
+				t.Errorf("args %v do not enable leader election", args)
 			}
 		})
 	}
@@ -147,7 +168,11 @@ func TestApply(t *testing.T) {
 		{server, "kiln", "", "pods", "log", "get", true},
 		{server, "kiln", "apps", "statefulsets", "", "patch", true},
 		{server, "kiln", "", "persistentvolumeclaims", "", "create", true},
-		{server, "kiln", "coordination.k8s.io", "leases", "", "update", true},
+		{server, "kiln", "coordination.k8s.io", "leases", "", "create", true},
+		{server, "kiln", "coordination.k8s.io", "leases", "", "delete", false},
+		{server, "kiln", "coordination.k8s.io", "leases", "", "list", false},
+		{server, "default", "coordination.k8s.io", "leases", "", "update", false},
+		{server, "kube-system", "coordination.k8s.io", "leases", "", "get", false},
 		{server, "kiln", "", "secrets", "", "list", false},
 		{server, "kiln", "", "pods", "", "delete", false},
 		{server, "kiln", "", "pods", "exec", "create", false},
@@ -159,7 +184,35 @@ func TestApply(t *testing.T) {
 		{runner, "kiln", "argoproj.io", "workflows", "", "create", false},
 		{runner, "kiln", "", "secrets", "", "get", false},
 	}
+	// Leader election reads and renews its own Lease and no other (such as another
+	// controller's in the same namespace).
+	leases := []struct {
+		name, verb string
+		allowed    bool
+	}{
+		{"kiln-backend", "get", true},
+		{"kiln-backend", "update", true},
+		{"kiln-backend", "delete", false},
+		{"other-controller", "get", false},
+		{"other-controller", "update", false},
+	}
 	var got, want []string
+	for _, l := range leases {
+		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+			User:   server,
+			Groups: []string{"system:serviceaccounts", "system:serviceaccounts:kiln", "system:authenticated"},
+			ResourceAttributes: &authzv1.ResourceAttributes{
+				Namespace: "kiln", Group: "coordination.k8s.io", Resource: "leases", Name: l.name, Verb: l.verb,
+			},
+		}}
+		res, err := cs.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		line := "kiln-server " + l.verb + " lease " + l.name + " in kiln"
+		got = append(got, line+" → "+allowed(res.Status.Allowed))
+		want = append(want, line+" → "+allowed(l.allowed))
+	}
 	for _, c := range checks {
 		sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
 			User:   c.user,

@@ -66,7 +66,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestNewRejectsBadDefaultBucket(t *testing.T) {
-	for _, u := range []string{"bucket-without-scheme", "s3://b/with/key", "file://relative/dir", "ftp://x"} {
+	for _, u := range []string{"bucket-without-scheme", "s3://b/with/key", "file://relative/dir", "ftp://x", "s3://b?endpoint=http://minio:9000&disableSSL=true"} {
 		if s, err := artifactstore.New(context.Background(), artifactstore.Options{DefaultBucket: u}); err == nil {
 			s.Close()
 			t.Errorf("New(DefaultBucket=%q) succeeded, want an error", u)

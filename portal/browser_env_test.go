@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/kilnml/kiln/backend/client"
@@ -45,15 +48,18 @@ type portalEnv struct {
 	srv *server.Server
 }
 
-func newPortalEnv(t testing.TB, notebooks bool) *portalEnv {
+func newPortalEnv(t testing.TB, notebooks bool, configure ...func(*server.Config)) *portalEnv {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), Addr: ln.Addr().String(), APIURL: base,
-		SchedulerInterval: -1, Notebooks: notebooks})
+	cfg := server.Config{DataDir: t.TempDir(), Addr: ln.Addr().String(), APIURL: base, SchedulerInterval: -1, Notebooks: notebooks}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := server.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +90,7 @@ type browser struct {
 	dir  string
 	mu   sync.Mutex
 	errs []string
+	reqs []string // URLs of the page's requests since the last resetRequests
 }
 
 func newBrowser(t testing.TB, width, height int) *browser {
@@ -131,6 +138,16 @@ func newBrowser(t testing.TB, width, height int) *browser {
 			}
 		}
 	}()
+	// Record every request the page sends, so tests can count API calls.
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			b.mu.Lock()
+			b.reqs = append(b.reqs, e.Request.URL)
+			b.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatalf("listen to network events: %v", err)
+	}
 	t.Cleanup(func() {
 		b.mu.Lock()
 		defer b.mu.Unlock()
@@ -139,6 +156,27 @@ func newBrowser(t testing.TB, width, height int) *browser {
 		}
 	})
 	return b
+}
+
+// resetRequests forgets the requests recorded so far.
+func (b *browser) resetRequests() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.reqs = nil
+}
+
+// requests returns the paths (with queries) of recorded requests whose path matches re.
+func (b *browser) requests(re *regexp.Regexp) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for _, raw := range b.reqs {
+		u, err := url.Parse(raw)
+		if err == nil && re.MatchString(u.Path) {
+			out = append(out, u.RequestURI())
+		}
+	}
+	return out
 }
 
 // do runs actions with a deadline, failing the test (with a screenshot) on error.

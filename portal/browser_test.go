@@ -4,13 +4,16 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/backend/store"
 )
 
 // diamondSpec is a four-task DAG (prepare → train, evaluate → report) whose container steps run
@@ -114,6 +117,7 @@ func TestPortalEndToEnd(t *testing.T) {
 	b.shot("03-run-form-error")
 
 	// Start the run with a typed form, then watch the graph.
+	b.resetRequests()
 	b.do("start run", 30*time.Second,
 		chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector('#param-epochs'); s.type = 'number'; s.value = '5'; })()`),
 		chromedp.SetValue(css("#param-message"), "from the portal"),
@@ -126,7 +130,22 @@ func TestPortalEndToEnd(t *testing.T) {
 	b.do("see prepare running", 20*time.Second, waitJS(`document.querySelector('.dag-node.phase-Running[aria-label^="prepare"]')`))
 	b.shot("04-run-live")
 	b.do("run succeeds", 90*time.Second, waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Succeeded'`),
-		waitJS(`document.querySelectorAll('.dag-node.phase-Succeeded').length === 4`))
+		waitJS(`document.querySelectorAll('.dag-node.phase-Succeeded').length === 4`),
+		// The stream closes with its "end" event a poll after the run finished.
+		waitJS(`document.querySelector('.run-page')?.dataset.live !== 'events'`))
+	// The page followed the run through its event stream: one read of the run, no polling.
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs/` + firstID + `$`)); len(got) != 1 {
+		t.Errorf("the run page fetched the run %d times while it ran, want 1 (then server-sent events): %v", len(got), got)
+	}
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs/` + firstID + `/events$`)); len(got) == 0 {
+		t.Error("the run page did not open the run's event stream")
+	}
+	if live := eval[string](b, `document.querySelector('.run-page').dataset.live`); live != "ended" {
+		t.Errorf("run page live mode = %q, want ended (the event stream's end event)", live)
+	}
+	if got := eval[string](b, `document.querySelector('#run-progress')?.textContent || ''`); got != "4/4 tasks done" {
+		t.Errorf("run progress = %q, want 4/4 tasks done", got)
+	}
 	// Layers: prepare above train/evaluate above report.
 	ys := eval[map[string]float64](b, `Object.fromEntries([...document.querySelectorAll('.dag-node')].map(g => [g.querySelector('text').textContent, g.transform.baseVal[0].matrix.f]))`)
 	if !(ys["prepare"] < ys["train"] && ys["train"] == ys["evaluate"] && ys["evaluate"] < ys["report"]) {
@@ -187,6 +206,7 @@ func TestPortalEndToEnd(t *testing.T) {
 		waitJS(`document.querySelector('.runs-table .error')?.textContent.includes('filter')`),
 	)
 	b.shot("07-runs-filter-error")
+	b.resetRequests()
 	b.do("filter and compare", 20*time.Second,
 		chromedp.SetValue(css("#run-filter"), `metrics.loss < 2`),
 		chromedp.Click(css(".runs-table form button[type=submit]")),
@@ -213,19 +233,31 @@ func TestPortalEndToEnd(t *testing.T) {
 		chromedp.Click(css(`form:has(#sweep-metric) button`)),
 		waitJS(`document.body.textContent.includes('Best trial')`))
 	b.shot("09-experiment")
+	// Compare, experiment charts and the sweep view read runs with their data in list calls.
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs/[^/]+(/data)?$`)); len(got) > 0 {
+		t.Errorf("compare and experiment pages made per-run requests: %v", got)
+	}
 	b.do("home with runs", 20*time.Second, chromedp.Navigate(e.url+"/#/"), waitJS(`document.querySelectorAll('main tbody tr a').length === 2`))
 	b.shot("10-home")
 	// A registered model with a version made by the first run and an alias.
 	postJSON(t, e.url+"/api/v1/models", `{"name": "diamond-model", "description": "made by the portal test"}`, "POST")
-	postJSON(t, e.url+"/api/v1/models/diamond-model/versions", `{"source": "file:///models/diamond/1", "runId": "`+firstID+`"}`, "POST")
+	// Version 1 is served by a real OIP v2 server; version 2's endpoint is gone.
+	oip := serveModel(t, "diamond-model")
+	postJSON(t, e.url+"/api/v1/models/diamond-model/versions", `{"source": "file:///models/diamond/1", "runId": "`+firstID+`", "tags": {"kiln.dev/endpoint": "`+oip+`"}}`, "POST")
+	postJSON(t, e.url+"/api/v1/models/diamond-model/versions", `{"source": "file:///models/diamond/2", "tags": {"kiln.dev/endpoint": "`+closedURL(t)+`"}}`, "POST")
 	postJSON(t, e.url+"/api/v1/models/diamond-model/aliases/production", `{"version": 1}`, "PUT")
 	b.do("models", 20*time.Second, chromedp.Navigate(e.url+"/#/models"),
 		chromedp.Click(css(`a[href="#/models/diamond-model"]`)),
-		waitJS(`document.querySelector('main tbody td')?.textContent === '1'`))
-	if got := eval[string](b, `document.querySelector('main tbody tr').textContent`); !strings.Contains(got, "production") || !strings.Contains(got, firstID[:12]) {
+		waitJS(`[...document.querySelectorAll('main tbody tr')].some(tr => tr.querySelector('td')?.textContent === '1')`),
+		waitJS(`document.querySelector('#endpoints')?.dataset.loaded === 'true'`))
+	if got := eval[string](b, `[...document.querySelectorAll('main tbody tr')].find(tr => tr.querySelector('td')?.textContent === '1').textContent`); !strings.Contains(got, "production") || !strings.Contains(got, firstID[:12]) {
 		t.Errorf("model version row = %q, want the alias and the run", got)
 	}
-	b.shot("11-model")
+	status := eval[map[string]string](b, `Object.fromEntries([...document.querySelectorAll('#endpoints tbody tr')].map(tr => [tr.dataset.version, tr.querySelector('.endpoint-status span').textContent]))`)
+	if d := cmp.Diff(map[string]string{"1": "ready", "2": "unreachable"}, status); d != "" {
+		t.Errorf("serving endpoints (-want +got):\n%s", d)
+	}
+	b.shot("11-model-endpoints")
 
 	// Narrow window: the run page stacks the graph over the side panel.
 	b.do("narrow run page", 30*time.Second,
@@ -267,13 +299,32 @@ func TestPortalEndToEnd(t *testing.T) {
 		waitJS(`!document.querySelector('.runs-table').dataset.loading && document.querySelectorAll('tr[data-run]').length === 1 && document.querySelector('tr[data-run="`+long.ID+`"]')`),
 	)
 
-	// Another namespace is empty.
+	// Another namespace is empty. The home page lists the namespaces the API reports (with auth
+	// off: default and the local user's memberships); the choice survives a reload and every
+	// call carries it.
+	if err := e.srv.Store().SetMember(ctx, store.Member{Namespace: "team-b", User: api.LocalUser, Role: store.RoleEditor}); err != nil {
+		t.Fatal(err)
+	}
 	b.do("switch namespace", 20*time.Second,
-		chromedp.Navigate(e.url+"/#/"),
+		chromedp.Navigate(e.url+"/?ns=1#/"),
 		waitJS(`document.querySelectorAll('main tbody tr a').length === 2`),
-		chromedp.SetValue(css("#ns-input"), "team-b"),
-		chromedp.Click(css("#ns-form button")),
+		waitJS(`document.querySelector('#namespaces a[data-ns="team-b"]')`),
+		chromedp.Click(css(`#namespaces a[data-ns="team-b"]`)),
 		waitJS(`document.querySelector('main')?.textContent.includes('No runs yet')`),
+	)
+	b.shot("14-namespace-team-b")
+	b.resetRequests()
+	b.do("namespace persists", 20*time.Second,
+		chromedp.Navigate(e.url+"/?ns=2#/runs"),
+		waitJS(`!document.querySelector('.runs-table')?.dataset.loading && document.querySelector('.runs-table caption')?.textContent.includes('team-b')`),
+	)
+	for _, u := range b.requests(regexp.MustCompile(`^/api/v1/`)) {
+		if !strings.Contains(u, "namespace=team-b") {
+			t.Errorf("request %s does not carry the chosen namespace", u)
+		}
+	}
+	b.do("back to default", 20*time.Second,
+		chromedp.Navigate(e.url+"/#/"),
 		chromedp.SetValue(css("#ns-input"), "default"),
 		chromedp.Click(css("#ns-form button")),
 		waitJS(`document.querySelectorAll('main tbody tr a').length === 2`),
@@ -288,7 +339,7 @@ func TestPortalEndToEnd(t *testing.T) {
 		chromedp.Click(css(`form:has(#rr-name) button`)),
 		waitJS(`[...document.querySelectorAll('td')].some(td => td.textContent === 'every 1h0m0s')`),
 	)
-	b.shot("14-recurring")
+	b.shot("15-recurring")
 
 	t.Run("notebook", func(t *testing.T) {
 		if jupyterErr != nil {
@@ -310,12 +361,12 @@ func TestPortalEndToEnd(t *testing.T) {
 			waitJS(`location.hash === '#/notebooks/scratch'`),
 			waitJS(`document.querySelector('main > div')?.dataset.phase === 'Running'`),
 		)
-		b.shot("15-notebook")
+		b.shot("16-notebook")
 		href := eval[string](b, `[...document.querySelectorAll('a.button')].find(a => a.textContent === 'Connect').getAttribute('href')`)
 		b.do("open notebook", 60*time.Second, chromedp.Navigate(e.url+href), waitJS(`document.title.includes('Jupyter') || document.title.includes('Home') || document.title.includes('Tree')`))
-		b.shot("16-jupyter")
+		b.shot("17-jupyter")
 		b.do("list notebooks", 20*time.Second, chromedp.Navigate(e.url+"/#/notebooks"), waitJS(`document.querySelector('main tbody tr .phase-Running')`))
-		b.shot("17-notebooks")
+		b.shot("18-notebooks")
 		b.do("stop notebook", 60*time.Second,
 			chromedp.Click(css(`main tbody tr button:not(.danger)`)),
 			waitJS(`document.querySelector('main tbody tr .phase-Stopped')`))

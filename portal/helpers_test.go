@@ -4,13 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/kilnml/kiln/backend/client"
+	"github.com/kilnml/kiln/components/ml/dataset"
+	"github.com/kilnml/kiln/components/ml/model"
+	"github.com/kilnml/kiln/serving"
 )
 
 // lookJupyter reports whether the local notebook spawner can start Jupyter.
@@ -68,4 +73,36 @@ func postJSON(t *testing.T, url, body, method string) {
 		b, _ := io.ReadAll(res.Body)
 		t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, b)
 	}
+}
+
+// serveModel starts a real Open Inference Protocol v2 server (package serving) serving a tiny
+// linear model under name, and returns its base URL.
+func serveModel(t *testing.T, name string) string {
+	t.Helper()
+	tbl, err := dataset.ReadCSV(strings.NewReader("x,y\n1,3\n2,5\n3,7\n4,9\n"), dataset.CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Train(tbl, model.TrainConfig{Kind: model.LinearRegression, Target: "y", Features: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := serving.New(nil, serving.Model{Name: name, Version: "1", Model: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
+// closedURL returns the URL of a loopback port nothing listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return "http://" + ln.Addr().String()
 }

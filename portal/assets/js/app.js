@@ -68,20 +68,53 @@ function homePage() {
           : h('tr', {}, h('td', { colspan: 4 }, 'No runs yet. Upload a pipeline and start one.')))));
     } catch (e) { fill(recent, errorBox(e)); }
   })();
-  return h('div', {}, h('h1', {}, 'Home'), h('p', { class: 'muted' }, 'Namespace ', h('strong', {}, namespace())), counts, h('h2', {}, 'Recent runs'), recent);
+  const spaces = h('nav', { id: 'namespaces', 'aria-label': 'Your namespaces' });
+  namespaces(true).then((list) => {
+    fill(spaces, h('span', { class: 'muted' }, 'Your namespaces: '), list.map((n, i) => [i ? ' · ' : '',
+      n.name === namespace() ? h('strong', { 'aria-current': 'true' }, n.name) : h('a', { href: '#/', 'data-ns': n.name, onclick: (e) => { e.preventDefault(); switchNamespace(n.name); } }, n.name),
+      h('span', { class: 'muted' }, ` (${n.role})`)]));
+  }).catch((e) => fill(spaces, errorBox(e)));
+  return h('div', {}, h('h1', {}, 'Home'), h('p', { class: 'muted' }, 'Namespace ', h('strong', {}, namespace())), spaces, counts, h('h2', {}, 'Recent runs'), recent);
+}
+
+/**
+ * namespaces lists the caller's namespaces and roles from GET /namespaces (with authentication
+ * off, every namespace the server knows), plus namespaces typed into the switcher before.
+ */
+let nsCache = null;
+async function namespaces(refresh) {
+  if (refresh) nsCache = null;
+  nsCache ||= api('/namespaces').then((r) => r.namespaces).catch((e) => { nsCache = null; throw e; });
+  const list = [...await nsCache];
+  for (const n of knownNamespaces()) if (!list.some((x) => x.name === n)) list.push({ name: n, role: 'typed here' });
+  return list;
+}
+
+function knownNamespaces() {
+  try { return JSON.parse(localStorage.getItem('kiln.namespaces') || '[]'); } catch { return []; }
+}
+
+function switchNamespace(ns) {
+  ns = ns.trim() || 'default';
+  setNamespace(ns);
+  document.getElementById('ns-input').value = ns;
+  render();
 }
 
 function initNamespace() {
   const input = document.getElementById('ns-input');
   input.value = namespace();
-  const known = JSON.parse(localStorage.getItem('kiln.namespaces') || '["default"]');
-  fill(document.getElementById('ns-list'), ...known.map((n) => h('option', { value: n })));
+  namespaces().then((list) => fill(document.getElementById('ns-list'), list.map((n) => h('option', { value: n.name }, `${n.name} (${n.role})`))))
+    .catch((e) => console.warn('namespaces', e));
   document.getElementById('ns-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const ns = input.value.trim() || 'default';
-    setNamespace(ns);
-    if (!known.includes(ns)) { known.push(ns); localStorage.setItem('kiln.namespaces', JSON.stringify(known)); }
-    render();
+    // Remember a namespace typed here that the API does not list (auth off: any name works).
+    nsCache?.then((list) => {
+      const known = knownNamespaces();
+      if (!list.some((x) => x.name === ns) && !known.includes(ns)) localStorage.setItem('kiln.namespaces', JSON.stringify([...known, ns]));
+    }).catch(() => {});
+    switchNamespace(ns);
   });
 }
 

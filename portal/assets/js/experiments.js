@@ -1,6 +1,6 @@
 // experiments.js: experiments list, an experiment's runs and metric charts, sweeps, and the
 // compare page (diff table, overlaid curves, parallel coordinates).
-import { h, fill, api, errorBox, flash, fmtTime, fmtNum, phase, limit } from './lib.js';
+import { h, fill, api, errorBox, flash, fmtTime, fmtNum, phase } from './lib.js';
 import { runsTable } from './runs.js';
 import { lineChart, legend, parallelCoords } from './charts.js';
 
@@ -47,11 +47,11 @@ function sweep(experimentId) {
     try {
       const [best, all] = await Promise.all([
         api('/runs', { query: { experimentId, orderBy: `metrics.${k} ${dir.value}`, pageSize: 20 } }),
-        api('/runs', { query: { experimentId, orderBy: 'created_at asc', pageSize: 500 } }),
+        // Latest metrics come with the page (includeData): one request, not one per trial.
+        api('/runs', { query: { experimentId, orderBy: 'created_at asc', pageSize: 500, includeData: true } }),
       ]);
-      const vals = await limit(6, all.runs, (r) => api(`/runs/${r.id}/data`));
       const pts = [];
-      all.runs.forEach((r, i) => { const m = vals[i]?.metrics?.find((x) => x.key === k); if (m) pts.push({ x: i + 1, y: m.value }); });
+      all.runs.forEach((r, i) => { const m = r.data?.metrics?.find((x) => x.key === k); if (m) pts.push({ x: i + 1, y: m.value }); });
       const bestRun = best.runs[0];
       fill(out, 
         bestRun ? h('p', {}, 'Best trial: ', h('a', { href: '#/runs/' + bestRun.id }, bestRun.name || bestRun.id)) : h('p', {}, 'No trials.'),
@@ -92,9 +92,8 @@ export function metricCurves(ids, names, keys, prefix) {
 function experimentCharts(experimentId) {
   const box = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
   (async () => {
-    const rs = await api('/runs', { query: { experimentId, pageSize: 10 } });
-    const ds = await limit(6, rs.runs, (r) => api(`/runs/${r.id}/data`));
-    const keys = [...new Set(ds.flatMap((d) => (d instanceof Error ? [] : d.metrics.map((m) => m.key))))].sort();
+    const rs = await api('/runs', { query: { experimentId, pageSize: 10, includeData: true } });
+    const keys = [...new Set(rs.runs.flatMap((r) => (r.data?.metrics || []).map((m) => m.key)))].sort();
     const c = metricCurves(rs.runs.map((r) => r.id), rs.runs.map((r) => r.name || r.id.slice(0, 8)), keys, 'exp');
     fill(box, c.el);
     await c.draw();
@@ -119,7 +118,13 @@ export function comparePage(query) {
   (async () => {
     let runs, datas;
     try {
-      [runs, datas] = await Promise.all([Promise.all(ids.map((id) => api('/runs/' + id))), Promise.all(ids.map((id) => api(`/runs/${id}/data`)))]);
+      // One list request with the runs' data, whatever the number of runs compared.
+      const res = await api('/runs', { query: { filter: `id in [${ids.map((x) => JSON.stringify(x)).join(', ')}]`, view: 'all', pageSize: ids.length, includeData: true } });
+      const byId = new Map(res.runs.map((r) => [r.id, r]));
+      const missing = ids.filter((x) => !byId.has(x));
+      if (missing.length) throw new Error(`runs not found in this namespace: ${missing.join(', ')}`);
+      runs = ids.map((x) => byId.get(x));
+      datas = runs.map((r) => r.data || { params: [], metrics: [], tags: [] });
     } catch (e) { root.append(errorBox(e)); return; }
     const names = runs.map((r) => r.name || r.id.slice(0, 8));
     const rows = [];

@@ -164,6 +164,80 @@ export function poller(fn, { min = 1000, max = 8000 } = {}) {
   return { stop() { stopped = true; clearTimeout(timer); } };
 }
 
+/**
+ * liveEvents follows a server-sent event stream of the API (path as for url) and calls
+ * handlers[name](data) for each event. It uses EventSource, which reconnects by itself and
+ * resumes with Last-Event-ID; with a bearer token (EventSource cannot send headers) it reads
+ * the same stream with fetch. handlers.fallback() is called once if the stream cannot be opened
+ * at all (the caller polls instead). It stops on navigation, or when the returned close() is
+ * called. The event named by `last` (default "end") closes it.
+ */
+export function liveEvents(path, handlers, { last = 'end' } = {}) {
+  const token = currentPage.token;
+  let closed = false, opened = false, es = null, ctl = null;
+  const close = () => { closed = true; es?.close(); ctl?.abort(); };
+  const dispatch = (name, text) => {
+    if (closed || token !== currentPage.token) { close(); return; }
+    opened = true;
+    let data;
+    try { data = JSON.parse(text); } catch { data = text; }
+    handlers[name]?.(data);
+    if (name === last || name === 'deleted') close();
+  };
+  const fail = (why) => {
+    if (closed) return;
+    close();
+    console.warn('live events unavailable, polling instead:', why);
+    handlers.fallback?.();
+  };
+  const names = Object.keys(handlers).filter((k) => k !== 'fallback');
+  if (!localStorage.getItem('kiln.token') && typeof EventSource === 'function') {
+    es = new EventSource(url(path));
+    for (const n of names.concat('deleted')) es.addEventListener(n, (e) => dispatch(n, e.data));
+    // EventSource retries dropped connections itself; CLOSED means it gave up (an error status,
+    // not an event stream), and an error before any event means the route is not there.
+    es.onerror = () => { if (es.readyState === EventSource.CLOSED || !opened) fail('EventSource error'); };
+  } else {
+    ctl = new AbortController();
+    (async () => {
+      let lastId = '';
+      for (let attempt = 0; !closed && attempt < 5; attempt++) {
+        try {
+          const headers = { ...authHeaders(), Accept: 'text/event-stream' };
+          if (lastId) headers['Last-Event-ID'] = lastId;
+          const res = await fetch(url(path), { headers, signal: ctl.signal });
+          if (!res.ok || !(res.headers.get('Content-Type') || '').startsWith('text/event-stream')) { fail('HTTP ' + res.status); return; }
+          const reader = res.body.getReader();
+          const dec = new TextDecoder();
+          let buf = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            buf += dec.decode(value, { stream: true });
+            let i;
+            while ((i = buf.indexOf('\n\n')) >= 0) {
+              const block = buf.slice(0, i); buf = buf.slice(i + 2);
+              let name = 'message', data = '';
+              for (const line of block.split('\n')) {
+                if (line.startsWith('event: ')) name = line.slice(7);
+                else if (line.startsWith('data: ')) data += line.slice(6);
+                else if (line.startsWith('id: ')) lastId = line.slice(4);
+              }
+              if (data) dispatch(name, data);
+            }
+          }
+          attempt = 0;
+        } catch (e) {
+          if (e.name === 'AbortError') return;
+        }
+        if (!closed) await new Promise((r) => setTimeout(r, 2000));
+      }
+      if (!opened) fail('stream ended');
+    })();
+  }
+  return { close };
+}
+
 /** currentPage.token changes on every navigation so pollers of the old page stop. */
 export const currentPage = { token: 0 };
 

@@ -1,6 +1,7 @@
 // runs.js: the runs table (server-paginated, sortable, CEL-filtered, chosen columns, bulk
 // actions) and the run page (live DAG, node side panel with logs, params and metric charts).
-import { h, fill, api, url, specGraph, errorBox, flash, phase, fmtTime, fmtDuration, fmtNum, terminal, poller, limit, namespace } from './lib.js';
+import { h, fill, api, url, specGraph, errorBox, flash, phase, fmtTime, fmtDuration, fmtNum, terminal, poller, limit, namespace, liveEvents } from './lib.js';
+import { nodeArtifacts } from './preview.js';
 import { dagView, graphNodes } from './dag.js';
 import { lineChart, legend } from './charts.js';
 
@@ -131,32 +132,69 @@ export function runPage(id) {
   const graph = h('div', { class: 'graph' });
   const side = h('aside', { class: 'panel', 'aria-label': 'Node details' }, h('p', { class: 'muted' }, 'Select a node to see its inputs, outputs and logs.'));
   const below = h('div');
-  let run = null, nodes = [], selectedNode = null, logCtl = null, spec = undefined;
+  let run = null, nodes = [], selectedNode = null, logCtl = null, specP = null, progress = '';
   const dag = dagView((nid) => showNode(nid));
   const graphMsg = h('p', { class: 'muted', style: 'padding:12px', hidden: true });
   graph.append(graphMsg, dag.el);
   root.append(head, h('div', { class: 'layout-run' }, graph, side), below);
 
+  /** fetchRun reads the run once (first load, after an action, and when polling). */
   async function fetchRun() {
-    const r = await api('/runs/' + id);
-    const sig = JSON.stringify([r.phase, r.message, r.nodes?.map((n) => [n.id, n.phase, n.finishedAt, n.children])]);
-    const changed = sig !== fetchRun.sig;
-    fetchRun.sig = sig;
+    return applyRun(await api('/runs/' + id));
+  }
+
+  /** applyRun renders a run (with its nodes); it returns whether anything changed. */
+  async function applyRun(r) {
+    const sig = JSON.stringify([r.phase, r.message, r.finishedAt, r.nodes?.map((n) => [n.id, n.phase, n.finishedAt, n.children])]);
+    const changed = sig !== applyRun.sig;
+    applyRun.sig = sig;
     run = r;
-    if (spec === undefined) {
-      spec = null;
-      // The spec's task graph orders tasks that the engine reports only under their DAG node.
-      if (r.pipelineVersionId) spec = await api('/pipeline-versions/' + r.pipelineVersionId).then((v) => specGraph(v.spec)).catch(() => null);
-    }
+    // The spec's task graph orders tasks that the engine reports only under their DAG node.
+    specP ||= r.pipelineVersionId ? api('/pipeline-versions/' + r.pipelineVersionId).then((v) => specGraph(v.spec)).catch(() => null) : Promise.resolve(null);
+    const spec = await specP;
+    if (r !== run) return changed; // a newer state arrived while the spec loaded
     nodes = graphNodes(r.nodes || [], spec);
     renderHead();
     dag.update(nodes);
-    // Toggle the placeholder without moving the SVG, so keyboard focus on a node survives polls.
+    // Toggle the placeholder without moving the SVG, so keyboard focus on a node survives updates.
     graphMsg.textContent = nodes.length ? '' : run.pipelineVersionId ? 'The engine has not reported the graph yet.' : 'A tracking-only run has no graph.';
     graphMsg.hidden = nodes.length > 0;
     if (selectedNode && changed) showNode(selectedNode, true);
     root.dataset.phase = r.phase;
     return changed;
+  }
+
+  // Events arrive in bursts (one per changed node); render once per burst.
+  let applying = null;
+  function scheduleApply() {
+    applying ||= new Promise((res) => setTimeout(res, 30)).then(() => { applying = null; return applyRun(run); });
+    return applying;
+  }
+
+  /**
+   * startLive follows the run through GET /runs/{id}/events: a snapshot, then node and run
+   * changes as the store sees them, until "end". Polling is only the fallback.
+   */
+  let live = null;
+  function startLive() {
+    live?.close();
+    poll?.stop();
+    root.dataset.live = 'events';
+    const setRun = (d) => { progress = d.progress || progress; run = { ...d.run, nodes: d.run.nodes || run?.nodes || [] }; };
+    live = liveEvents(`/runs/${id}/events`, {
+      snapshot: (d) => { setRun(d); scheduleApply(); },
+      node: (n) => {
+        const list = run.nodes || (run.nodes = []);
+        const i = list.findIndex((x) => x.id === n.id);
+        if (i >= 0) list[i] = n; else list.push(n);
+        run = { ...run };
+        scheduleApply();
+      },
+      run: (d) => { setRun(d); scheduleApply(); },
+      end: (d) => { setRun(d); root.dataset.live = 'ended'; scheduleApply().then(loadData); },
+      deleted: () => { root.dataset.live = 'ended'; flash('This run was deleted.'); },
+      fallback: () => { root.dataset.live = 'polling'; startPolling(); },
+    });
   }
 
   function renderHead() {
@@ -171,13 +209,14 @@ export function runPage(id) {
       h('dl', { class: 'kv' }, h('dt', {}, 'ID'), h('dd', {}, h('code', {}, run.id)),
         h('dt', {}, 'Created'), h('dd', {}, fmtTime(run.createdAt), run.createdBy ? ' by ' + run.createdBy : ''),
         h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(run.startedAt, run.finishedAt)),
+        progress ? [h('dt', {}, 'Progress'), h('dd', { id: 'run-progress' }, progress + ' tasks done')] : '',
         run.message ? [h('dt', {}, 'Message'), h('dd', {}, run.message)] : ''));
   }
 
   async function act(verb) {
     try { await api(`/runs/${id}/${verb}`, { method: 'POST' }); flash(`Run ${verb} requested.`); } catch (e) { flash(e.message); }
     await fetchRun();
-    if (!terminal(run.phase)) startPolling();
+    if (!terminal(run.phase)) startLive();
   }
 
   function showNode(nid, refresh) {
@@ -190,6 +229,9 @@ export function runPage(id) {
       // Keep the log stream; refresh only the status part.
       side.querySelector('.node-status')?.replaceWith(nodeStatus(n));
       side.querySelector('.node-outputs')?.replaceWith(jsonBlock('Outputs', n.outputs, 'node-outputs'));
+      const arts = side.querySelector('.node-artifacts');
+      const fresh = nodeArtifacts(id, n);
+      if (arts && arts.dataset.names !== fresh.dataset.names) arts.replaceWith(fresh);
       if (terminal(n.phase) && side.dataset.following === 'true') streamLogs(n, side.querySelector('#node-logs'));
       return;
     }
@@ -200,7 +242,8 @@ export function runPage(id) {
       if (mine.length) fill(nodeArts, artifactsTable(mine));
     }).catch(() => {});
     fill(side, h('h2', {}, n.displayName || n.name), nodeStatus(n), jsonBlock('Inputs', n.inputs, 'node-inputs'),
-      jsonBlock('Outputs', n.outputs, 'node-outputs'), h('h3', {}, 'Artifacts'), nodeArts, h('h3', {}, 'Logs'), logs);
+      jsonBlock('Outputs', n.outputs, 'node-outputs'), h('h3', {}, 'Output artifacts'), nodeArtifacts(id, n),
+      h('h3', {}, 'Registered artifacts'), nodeArts, h('h3', {}, 'Logs'), logs);
     if (n.type === 'Pod') streamLogs(n, logs);
     else logs.textContent = '(no logs: a ' + n.type + ' node runs no process)';
   }
@@ -261,10 +304,10 @@ export function runPage(id) {
     }
   }
 
-  window.addEventListener('kiln:leave', () => { logCtl?.abort(); poll?.stop(); }, { once: true });
+  window.addEventListener('kiln:leave', () => { logCtl?.abort(); poll?.stop(); live?.close(); }, { once: true });
   (async () => {
     try { await fetchRun(); } catch (e) { fill(root, errorBox(e)); return; }
-    if (!terminal(run.phase)) startPolling();
+    if (!terminal(run.phase)) startLive();
     loadData();
   })();
   return root;

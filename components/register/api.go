@@ -165,3 +165,28 @@ func (r APIRegistry) SetAlias(ctx context.Context, name, alias string, version i
 	}
 	return nil
 }
+
+// SetVersionTag sets tag key to value on a version, through the server's MLflow-compatible
+// model registry API (model-versions/set-tag), which shares the store behind /api/v1/models.
+func (r APIRegistry) SetVersionTag(ctx context.Context, name string, version int, key, value string) error {
+	req := map[string]string{"name": name, "version": strconv.Itoa(version), "key": key, "value": value}
+	if err := r.call(ctx, http.MethodPost, "/api/2.0/mlflow/model-versions/set-tag", req, nil); err != nil {
+		return fmt.Errorf("tag %s version %d: %w", name, version, err)
+	}
+	return nil
+}
+
+// Version returns one version of a model.
+func (r APIRegistry) Version(ctx context.Context, name string, version int) (Version, error) {
+	var mv api.ModelVersion
+	if err := r.call(ctx, http.MethodGet, "/api/v1/models/"+url.PathEscape(name)+"/versions/"+strconv.Itoa(version), nil, &mv); err != nil {
+		return Version{}, fmt.Errorf("version %d of %s: %w", version, name, err)
+	}
+	return toVersion(mv), nil
+}
+
+// SetEndpoint records that version of name is served by the Open Inference Protocol server at
+// baseURL (tag api.EndpointTag), so the portal can show the endpoint's status.
+func (r APIRegistry) SetEndpoint(ctx context.Context, name string, version int, baseURL string) error {
+	return r.SetVersionTag(ctx, name, version, api.EndpointTag, baseURL)
+}

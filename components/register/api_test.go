@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/kilnml/kiln/backend/api"
 	"github.com/kilnml/kiln/backend/server"
+	"github.com/kilnml/kiln/components/internal/testserver"
 )
 
 // TestAPIRegistry runs the alias decisions against a real embedded Kiln server.
@@ -47,5 +49,29 @@ func TestAPIRegistry(t *testing.T) {
 		if v.Version != st.alias || v.URI != art || v.Metadata["kind"] != "gbt" {
 			t.Errorf("step %d: production %+v, want version %d", i, v, st.alias)
 		}
+	}
+}
+
+// SetEndpoint tags a version with its serving URL through the server's registry API.
+func TestAPIRegistryEndpointTag(t *testing.T) {
+	ctx := context.Background()
+	srv := testserver.Start(t)
+	reg := APIRegistry{URL: srv.URL}
+	v, err := reg.Register(ctx, "iris", "/models/iris.json", map[string]float64{"accuracy": 0.9}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.SetEndpoint(ctx, "iris", v.Version, "http://127.0.0.1:8081"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := reg.Version(ctx, "iris", v.Version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Metadata[api.EndpointTag] != "http://127.0.0.1:8081" {
+		t.Errorf("tags %v, want %s = http://127.0.0.1:8081", got.Metadata, api.EndpointTag)
+	}
+	if err := reg.SetEndpoint(ctx, "iris", 99, "http://x"); err == nil {
+		t.Error("tagged a missing version")
 	}
 }

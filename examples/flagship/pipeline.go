@@ -71,6 +71,7 @@ var Pipeline = dsl.NewPipeline("flagship", func(s dsl.Scope, in Params) {
 	// otherwise this step only writes the manifests. Locally, scripts/run.sh serves it.
 	serve.Deploy.Task(s, serve.DeployIn{
 		Model: best.Out.Model, Name: in.ModelName, Namespace: in.Namespace, Apply: in.Deploy,
+		ServerVersion: reg.Out.ServerVersion,
 	}, dsl.Name("deploy"), dsl.After(reg))
 }, dsl.Description("Breast-cancer classifier: import, profile, split, sweep, evaluate, register."),
 	dsl.Image("ghcr.io/kilnml/flagship:latest"))

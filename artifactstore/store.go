@@ -47,11 +47,16 @@ type Options struct {
 	// FileRoots are the directories file:// URIs may point into; a file:// default bucket's
 	// directory is added to them.
 	FileRoots []string
+	// MLflowArtifactDir is the directory of the server's MLflow artifact proxy (one
+	// subdirectory per namespace, see backend/mlflow.WithArtifactDir); MLflowURI maps
+	// mlflow-artifacts: URIs into it, and it is added to FileRoots. Empty: no such URIs.
+	MLflowArtifactDir string
 }
 
 // Store opens artifacts by URI. It is safe for concurrent use; Close releases its buckets.
 type Store struct {
 	def      *url.URL // nil without a default bucket
+	mlflow   string   // MLflow artifact proxy directory, absolute; "" when not configured
 	roots    []string
 	mu       sync.Mutex
 	buckets  map[string]*blob.Bucket
@@ -84,6 +89,14 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("artifactstore: file root %q: %w", r, err)
 		}
+		s.roots = append(s.roots, abs)
+	}
+	if opts.MLflowArtifactDir != "" {
+		abs, err := filepath.Abs(opts.MLflowArtifactDir)
+		if err != nil {
+			return nil, fmt.Errorf("artifactstore: MLflow artifact directory %q: %w", opts.MLflowArtifactDir, err)
+		}
+		s.mlflow = abs
 		s.roots = append(s.roots, abs)
 	}
 	if opts.DefaultBucket != "" {
@@ -367,4 +380,34 @@ func (s *Store) Write(ctx context.Context, uri string, r io.Reader, contentType 
 		return fmt.Errorf("write %s: %w", uri, err)
 	}
 	return nil
+}
+
+// MLflowScheme is the scheme of URIs of artifacts uploaded through MLflow's artifact proxy.
+const MLflowScheme = "mlflow-artifacts"
+
+// MLflowURI returns the file:// URI of uri, an "mlflow-artifacts:/path" URI of namespace, under
+// Options.MLflowArtifactDir. Without that directory it is ErrUnsupported; a path or namespace
+// that would leave it is ErrInvalidURI.
+func (s *Store) MLflowURI(namespace, uri string) (string, error) {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != MLflowScheme {
+		return "", fmt.Errorf("URI %q: not an %s: URI: %w", uri, MLflowScheme, ErrInvalidURI)
+	}
+	if s.mlflow == "" {
+		return "", fmt.Errorf("URI %q: this server keeps no MLflow artifacts: %w", uri, ErrUnsupported)
+	}
+	p := u.Path
+	if p == "" {
+		p = u.Opaque
+	}
+	for _, seg := range append(strings.Split(p, "/"), namespace) {
+		if seg == ".." {
+			return "", fmt.Errorf("URI %q in namespace %q: %w", uri, namespace, ErrInvalidURI)
+		}
+	}
+	if namespace == "" || strings.ContainsAny(namespace, "/\\") || namespace == "." {
+		return "", fmt.Errorf("URI %q: namespace %q: %w", uri, namespace, ErrInvalidURI)
+	}
+	full := filepath.Join(s.mlflow, namespace, filepath.FromSlash(cleanKey(p)))
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(full)}).String(), nil
 }

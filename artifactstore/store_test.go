@@ -300,3 +300,49 @@ func TestS3Store(t *testing.T) {
 		t.Error("TarEntries of non-gzip data succeeded")
 	}
 }
+
+func TestMLflowURI(t *testing.T) {
+	s, err := artifactstore.New(context.Background(), artifactstore.Options{MLflowArtifactDir: "/data/mlflow-artifacts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tests := []struct {
+		name, ns, uri, want string
+		err                 error
+	}{
+		{name: "file", ns: "team-a", uri: "mlflow-artifacts:/1/r/artifacts/model/m.json", want: "file:///data/mlflow-artifacts/team-a/1/r/artifacts/model/m.json"},
+		{name: "with host", ns: "default", uri: "mlflow-artifacts://server:5000/1/r/artifacts/x", want: "file:///data/mlflow-artifacts/default/1/r/artifacts/x"},
+		{name: "dot dot", ns: "team-a", uri: "mlflow-artifacts:/../team-b/x", err: artifactstore.ErrInvalidURI},
+		{name: "bad namespace", ns: "../b", uri: "mlflow-artifacts:/x", err: artifactstore.ErrInvalidURI},
+		{name: "other scheme", ns: "a", uri: "s3://b/k", err: artifactstore.ErrInvalidURI},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := s.MLflowURI(tt.ns, tt.uri)
+			if tt.err != nil {
+				if !errors.Is(err, tt.err) {
+					t.Fatalf("error = %v, want %v", err, tt.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("MLflowURI (-want +got):\n%s", diff)
+			}
+			if _, _, err := s.Resolve(got); err != nil {
+				t.Errorf("Resolve(%s): %v", got, err)
+			}
+		})
+	}
+	bare, err := artifactstore.New(context.Background(), artifactstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bare.Close()
+	if _, err := bare.MLflowURI("a", "mlflow-artifacts:/x"); !errors.Is(err, artifactstore.ErrUnsupported) {
+		t.Errorf("without a directory: %v, want ErrUnsupported", err)
+	}
+}

@@ -172,7 +172,14 @@ func (h *Handler) artifactContent(w http.ResponseWriter, r *http.Request) error 
 	if name == "" {
 		name = id
 	}
-	return h.serveArtifact(w, r, target{what: fmt.Sprintf("artifact %q", id), name: name, uri: a.URI}, q)
+	what, uri := fmt.Sprintf("artifact %q", id), a.URI
+	if h.artifacts != nil && strings.HasPrefix(uri, artifactstore.MLflowScheme+":") {
+		// Uploaded by the tracking client through MLflow's artifact proxy.
+		if uri, err = h.artifacts.MLflowURI(a.Namespace, uri); err != nil {
+			return storeError(what, err)
+		}
+	}
+	return h.serveArtifact(w, r, target{what: what, name: name, uri: uri}, q)
 }
 
 func notFound(format string, args ...any) *Error {

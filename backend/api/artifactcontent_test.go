@@ -239,6 +239,34 @@ func TestRunArtifactContentS3(t *testing.T) {
 	if _, err := client.New(e.url, client.Options{Token: "bob-secret", Namespace: "team-b"}).ArtifactContent(ctx, reg.ID, client.ArtifactOptions{}); client.StatusCode(err) != http.StatusNotFound {
 		t.Errorf("registered artifact from another namespace: %v, want 404", err)
 	}
+	// An artifact the tracking client uploaded through MLflow's artifact proxy.
+	proxied := filepath.Join(e.dir, "mlflow-artifacts", "team-a", "1", "r1", "artifacts", "model", "model.json")
+	if err := os.MkdirAll(filepath.Dir(proxied), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(proxied, []byte(`{"tracked":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tracked := &store.Artifact{Namespace: "team-a", Name: "model", URI: "mlflow-artifacts:/1/r1/artifacts/model/model.json"}
+	if err := st.CreateArtifact(ctx, tracked); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := alice.ArtifactContent(ctx, tracked.ID, client.ArtifactOptions{}); err != nil {
+		t.Errorf("tracked artifact: %v", err)
+	} else {
+		b, _ := io.ReadAll(d)
+		d.Close()
+		if string(b) != `{"tracked":true}` || d.ContentType != "application/json" {
+			t.Errorf("tracked artifact = %q (%s)", b, d.ContentType)
+		}
+	}
+	escape := &store.Artifact{Namespace: "team-a", Name: "x", URI: "mlflow-artifacts:/../team-b/secret"}
+	if err := st.CreateArtifact(ctx, escape); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.ArtifactContent(ctx, escape.ID, client.ArtifactOptions{}); client.StatusCode(err) != http.StatusBadRequest {
+		t.Errorf("mlflow-artifacts URI leaving the namespace: %v, want 400", err)
+	}
 	secret := &store.Artifact{Namespace: "team-a", Name: "db", URI: "file://" + filepath.Join(e.dir, "kiln.db")}
 	if err := st.CreateArtifact(ctx, secret); err != nil {
 		t.Fatal(err)

@@ -221,7 +221,7 @@ func (s *Server) open(ctx context.Context) error {
 	if cfg.TokensFile == "" {
 		fileRoots = []string{"/"}
 	}
-	arts, err := artifactstore.New(ctx, artifactstore.Options{FileRoots: fileRoots,
+	arts, err := artifactstore.New(ctx, artifactstore.Options{FileRoots: fileRoots, MLflowArtifactDir: filepath.Join(cfg.DataDir, "mlflow-artifacts"),
 		DefaultBucket: cmp.Or(cfg.ArtifactStore, "file://"+filepath.Join(cfg.DataDir, "artifacts"))})
 	if err != nil {
 		return fmt.Errorf("server: artifact store: %w", err)

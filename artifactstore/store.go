@@ -47,6 +47,15 @@ type Options struct {
 	// FileRoots are the directories file:// URIs may point into; a file:// default bucket's
 	// directory is added to them.
 	FileRoots []string
+	// TrustURIs lets URIs carry any bucket parameters gocloud knows. Without it (the server,
+	// where URIs come from users' workflows and registrations) an s3:// or gs:// URI's query
+	// may differ from the default bucket's only in region, path style and HTTPS, and name no
+	// endpoint but the default bucket's or one of Endpoints: otherwise a URI could make the
+	// server send its credentials to any host, read its files (private_key_path) or assume
+	// roles.
+	TrustURIs bool
+	// Endpoints are S3 endpoints besides the default bucket's that URIs may name.
+	Endpoints []string
 	// MLflowArtifactDir is the directory of the server's MLflow artifact proxy (one
 	// subdirectory per namespace, see backend/mlflow.WithArtifactDir); MLflowURI maps
 	// mlflow-artifacts: URIs into it, and it is added to FileRoots. Empty: no such URIs.
@@ -55,13 +64,15 @@ type Options struct {
 
 // Store opens artifacts by URI. It is safe for concurrent use; Close releases its buckets.
 type Store struct {
-	def      *url.URL // nil without a default bucket
-	mlflow   string   // MLflow artifact proxy directory, absolute; "" when not configured
-	roots    []string
-	mu       sync.Mutex
-	buckets  map[string]*blob.Bucket
-	closed   bool
-	fileOpts *fileblob.Options
+	def       *url.URL        // nil without a default bucket
+	mlflow    string          // MLflow artifact proxy directory, absolute; "" when not configured
+	trust     bool            // Options.TrustURIs
+	endpoints map[string]bool // normalized endpoints URIs may name
+	roots     []string
+	mu        sync.Mutex
+	buckets   map[string]*blob.Bucket
+	closed    bool
+	fileOpts  *fileblob.Options
 }
 
 // Object describes an artifact or one entry of a directory artifact.
@@ -91,6 +102,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		}
 		s.roots = append(s.roots, abs)
 	}
+	s.trust, s.endpoints = opts.TrustURIs, map[string]bool{}
+	for _, e := range opts.Endpoints {
+		s.endpoints[normEndpoint(e)] = true
+	}
 	if opts.MLflowArtifactDir != "" {
 		abs, err := filepath.Abs(opts.MLflowArtifactDir)
 		if err != nil {
@@ -108,6 +123,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("artifactstore: default bucket %q: a bucket URL has no key path (got %q): %w", opts.DefaultBucket, u.Path, ErrInvalidURI)
 		}
 		s.def = u
+		if e := u.Query().Get("endpoint"); e != "" {
+			s.endpoints[normEndpoint(e)] = true
+		}
 		if u.Scheme == "file" {
 			dir := filepath.Clean(filepath.FromSlash(u.Path))
 			if !filepath.IsAbs(dir) || (u.Host != "" && u.Host != "localhost") {
@@ -198,6 +216,9 @@ func (s *Store) resolve(uri string) (location, error) {
 		q := u.RawQuery
 		if q == "" && s.def != nil && s.def.Scheme == u.Scheme {
 			q = s.def.RawQuery
+		}
+		if err := s.checkQuery(u.Scheme, q); err != nil {
+			return location{}, fmt.Errorf("URI %q: %w", uri, err)
 		}
 		b := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: q}
 		return location{bucketURL: b.String(), key: cleanKey(u.Path)}, nil
@@ -411,3 +432,35 @@ func (s *Store) MLflowURI(namespace, uri string) (string, error) {
 	full := filepath.Join(s.mlflow, namespace, filepath.FromSlash(cleanKey(p)))
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(full)}).String(), nil
 }
+
+// safeParams are the bucket parameters any URI may set: they choose how to reach a bucket, not
+// where credentials go or which credentials are used.
+var safeParams = map[string]bool{"region": true, "use_path_style": true, "s3ForcePathStyle": true, "disable_https": true}
+
+// checkQuery refuses bucket parameters of a URI that could misuse the server's credentials,
+// unless they are the default bucket's own or the store trusts URIs.
+func (s *Store) checkQuery(scheme, rawQuery string) error {
+	if s.trust || rawQuery == "" || (s.def != nil && s.def.Scheme == scheme && rawQuery == s.def.RawQuery) {
+		return nil
+	}
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return fmt.Errorf("bucket parameters: %v: %w", err, ErrInvalidURI)
+	}
+	for k, vs := range q {
+		switch {
+		case scheme == "s3" && k == "endpoint":
+			for _, v := range vs {
+				if !s.endpoints[normEndpoint(v)] {
+					return fmt.Errorf("endpoint %q is not the artifact store's: %w", v, ErrForbidden)
+				}
+			}
+		case scheme == "s3" && safeParams[k]:
+		default:
+			return fmt.Errorf("bucket parameter %q is only accepted in the artifact store's own URL: %w", k, ErrForbidden)
+		}
+	}
+	return nil
+}
+
+func normEndpoint(e string) string { return strings.ToLower(strings.TrimRight(e, "/")) }

@@ -42,8 +42,8 @@ func LoadURI(ctx context.Context, name, version, loc string) (Model, error) {
 	if !hasScheme || strings.ContainsAny(scheme, "/\\") {
 		return LoadFile(ctx, name, version, loc)
 	}
-	// The operator chose the model's location, so any local file may be read.
-	st, err := artifactstore.New(ctx, artifactstore.Options{FileRoots: []string{"/"}})
+	// The operator chose the model's location: any local file and bucket parameters are fine.
+	st, err := artifactstore.New(ctx, artifactstore.Options{FileRoots: []string{"/"}, TrustURIs: true})
 	if err != nil {
 		return Model{}, fmt.Errorf("serve %s: %w", name, err)
 	}

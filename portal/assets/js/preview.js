@@ -7,6 +7,7 @@ import { h, fill, api, url, fmtNum, errorBox } from './lib.js';
 /** previewBytes bounds what a preview reads; the server cuts the rest (X-Kiln-Truncated). */
 export const previewBytes = 64 << 10;
 const maxImageBytes = 8 << 20;
+const maxJSONBytes = 2 << 20;
 const maxRows = 20;
 
 /** nodeArtifacts lists the output artifacts the engine reported for node n of run runId. */
@@ -51,7 +52,12 @@ export async function showPreview(path, name, slot, entry) {
       show(slot, 'image', note(ct, size, false), h('img', { src, alt: 'Preview of ' + file }));
       return;
     }
-    const text = await res.text();
+    let text = await res.text();
+    // A cut JSON document does not parse: read it whole when it is of a sensible size.
+    if (truncated && size <= maxJSONBytes && (ct.includes('json') || /^\s*[{[]/.test(text))) {
+      text = await (await api(path, { query: { entry }, raw: true })).text();
+      truncated = false;
+    }
     const rendered = render(text, ct, file, truncated);
     show(slot, rendered.kind, note(ct, size, truncated), rendered.el);
   } catch (e) {

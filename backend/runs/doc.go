@@ -11,6 +11,15 @@
 // (its active nodes too), so no run is left claiming to run. Retry of such a run submits its
 // stored spec again. Tracking-only runs (no spec) belong to their clients and are left alone.
 //
+// With several replicas (Options.Elected) one of them, elected by package leader, follows the
+// runs: Manager.Lead follows every active run of the store, scanning it every few seconds for
+// runs created or retried through other replicas, marks runs the engine has not known for a
+// minute as lost, and runs the scheduler, until leadership ends. Other replicas submit runs
+// and serve the API without following them; a cancel through any replica is recorded in the
+// run's message (CancelRequestedMessage) so the leader records the run Cancelled. A follower
+// skips node records the store already holds, so a new leader replaying a run's events from
+// the engine writes no transition twice; Close of an elected manager leaves runs running.
+//
 // Manager.ScheduleOnce and RunScheduler fire recurring runs: cron expressions (robfig/cron,
 // five fields or descriptors, in the schedule's time zone) or fixed intervals, bounded by
 // MaxConcurrency, with or without catch-up of missed ticks. MarkRecurringRunFired makes a tick

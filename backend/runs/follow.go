@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
@@ -170,10 +171,21 @@ func (m *Manager) apply(ctx context.Context, namespace, id string, evs []engine.
 			u.StartedAt = st.Status.StartedAt.Time
 		}
 	}
+	requested := false
+	if m.elected && (done || u.Message != nil) {
+		// A cancel asked for through another replica is recorded in the run's message; keep
+		// it until the run ends.
+		if r, err := m.st.GetRun(ctx, namespace, id); err == nil && strings.HasPrefix(r.Message, CancelRequestedMessage) {
+			requested = true
+			if !done {
+				u.Message = nil
+			}
+		}
+	}
 	if done {
 		u.FinishedAt = runEv.Time
 		m.mu.Lock()
-		cancelled := m.cancelled[id]
+		cancelled := m.cancelled[id] || requested
 		closing := m.closing
 		delete(m.cancelled, id)
 		m.mu.Unlock()

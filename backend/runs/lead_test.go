@@ -202,3 +202,21 @@ func TestLeaderMarksLostRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelThroughAnotherReplica: a run cancelled through a replica that does not lead ends
+// Cancelled, as the leader learns from the store that a user asked for it.
+func TestCancelThroughAnotherReplica(t *testing.T) {
+	f := newFixture(t)
+	a, b := f.electedManager(t, f.eng), f.electedManager(t, f.eng)
+	v := f.versionOf(t, sleepSpec)
+	lead(t, b, runs.LeadOptions{ScanInterval: 50 * time.Millisecond, SchedulerInterval: -1})
+	r := createRun(t, a, v)
+	waitPhase(t, f.st, r.ID, store.PhaseRunning)
+	if err := a.Cancel(context.Background(), "ns", r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := waitPhase(t, f.st, r.ID, store.PhaseCancelled)
+	if got.FinishedAt.IsZero() {
+		t.Error("cancelled run has no finish time")
+	}
+}

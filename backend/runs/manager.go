@@ -43,6 +43,11 @@ const (
 // execution did not survive it.
 const RestartMessage = "the server restarted while the run was active and its processes were lost; retry the run to execute it again"
 
+// CancelRequestedMessage is the message of a run whose cancellation was asked for through a
+// replica (with Options.Elected) until it ends: the leader, which records the end, reads it to
+// record the run Cancelled rather than Failed.
+const CancelRequestedMessage = "cancel requested by user"
+
 // StopMessage is the message of runs that were active when the server shut down gracefully:
 // the manager stops their processes rather than leave them running without a server.
 const StopMessage = "the server stopped while the run was active; retry the run to execute it again"
@@ -216,6 +221,12 @@ func (m *Manager) Cancel(ctx context.Context, namespace, id string) error {
 	m.mu.Lock()
 	m.cancelled[id] = true
 	m.mu.Unlock()
+	if m.elected {
+		msg := CancelRequestedMessage
+		if _, err := m.st.UpdateRun(ctx, namespace, id, store.RunUpdate{Message: &msg}); err != nil {
+			return fmt.Errorf("cancel run %q: %w", id, err)
+		}
+	}
 	err = m.eng.Cancel(ctx, id)
 	if errors.Is(err, engine.ErrRunNotFound) {
 		msg := "cancelled by user"

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -70,6 +71,18 @@ func (e *Env) StartArgoController(ctx context.Context, namespace string) error {
 	if err := e.startWorkflowController(ctx, cs, kubeconfig, namespace); err != nil {
 		return err
 	}
+	wfc, err := wfclientset.NewForConfig(e.Config)
+	if err != nil {
+		return fmt.Errorf("kube: workflow client: %w", err)
+	}
+	// The reporter lives as long as the Env, not the caller's ctx.
+	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	rep := &reporter{kube: cs, wfc: wfc, ns: namespace, log: e.log.Warn}
+	if err := rep.start(rctx); err != nil {
+		cancel()
+		return err
+	}
+	e.cancels = append(e.cancels, cancel)
 	e.argo[namespace] = true
 	return nil
 }
@@ -165,10 +178,14 @@ func (e *Env) startNodeSimulation(ctx context.Context, cs kubernetes.Interface, 
 }
 
 // controllerConfig turns off the workflow-controller's metrics servers,
-// whose fixed ports would collide between test binaries.
+// whose fixed ports would collide between test binaries, and names a default
+// artifact repository so that templates with output artifacts get an archive
+// location. Nothing ever connects to it: no container runs under kwok, and
+// the task result reporter only records artifact keys.
 var controllerConfig = map[string]string{
-	"metricsConfig":   "enabled: false\n",
-	"telemetryConfig": "enabled: false\n",
+	"metricsConfig":      "enabled: false\n",
+	"telemetryConfig":    "enabled: false\n",
+	"artifactRepository": "s3:\n  bucket: kiln-e2e\n  endpoint: 127.0.0.1:9\n  insecure: true\n",
 }
 
 // startWorkflowController runs Argo's controller for one namespace.

@@ -45,7 +45,9 @@ type Env struct {
 
 	mu     sync.Mutex
 	extras []*process // scheduler, controller-manager, kwok, workflow-controllers
-	argo   map[string]bool
+	// cancels stop the in-process helpers (task result reporters).
+	cancels []context.CancelFunc
+	argo    map[string]bool
 }
 
 // Start runs etcd and kube-apiserver on free loopback ports and waits until
@@ -213,9 +215,12 @@ func (e *Env) StartAPIServer(ctx context.Context) error {
 // directory unless Options.KeepDir is set. It is safe to call more than once.
 func (e *Env) Stop() {
 	e.mu.Lock()
-	extras := e.extras
-	e.extras = nil
+	extras, cancels := e.extras, e.cancels
+	e.extras, e.cancels = nil, nil
 	e.mu.Unlock()
+	for _, cancel := range cancels {
+		cancel()
+	}
 	for i := len(extras) - 1; i >= 0; i-- {
 		extras[i].stop(10 * time.Second)
 	}

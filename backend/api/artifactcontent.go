@@ -1,7 +1,9 @@
 package api
 
 import (
+	"archive/tar"
 	"bufio"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -214,7 +216,7 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, t target
 	}
 	if obj.Dir {
 		if q.raw {
-			return invalid("raw", "%s is a directory, which has no single stored object; list it and fetch entries", what)
+			return h.serveDirArchive(w, r, t, q)
 		}
 		if q.entry != "" {
 			return h.serveObject(w, r, what+" entry "+strconv.Quote(q.entry), path.Base(q.entry), artifactstore.Join(uri, q.entry), q.maxBytes)
@@ -273,6 +275,57 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, t target
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	return serveReader(w, er, path.Base(e.Path), e.Size, "", q.maxBytes)
+}
+
+// serveDirArchive streams a directory artifact as a gzipped tar archive built on the fly, the
+// form Argo would have stored it in, named NAME.tgz. Its size is not known in advance, so the
+// answer has no Content-Length and maxBytes does not apply.
+func (h *Handler) serveDirArchive(w http.ResponseWriter, r *http.Request, t target, q contentQuery) error {
+	if q.maxBytes > 0 {
+		return invalid("maxBytes", "cannot be combined with raw for %s, a directory", t.what)
+	}
+	ctx := r.Context()
+	objs, truncated, err := h.artifacts.List(ctx, t.uri)
+	if err != nil {
+		return storeError(t.what, err)
+	}
+	if truncated {
+		return invalid("raw", "%s has more than %d files; fetch them by entry", t.what, artifactstore.MaxListEntries)
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/gzip")
+	hd.Set(HeaderArtifactKind, "file")
+	hd.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": t.name + ".tgz"}))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	gz := gzip.NewWriter(w)
+	tw := tar.NewWriter(gz)
+	for _, o := range objs {
+		if err := copyTarEntry(ctx, h.artifacts, tw, o); err != nil {
+			// The status is sent: log and end the stream short, which the client sees as a
+			// truncated archive.
+			h.log.WarnContext(ctx, "artifact archive stream ended", "artifact", t.what, "entry", o.Path, "err", err)
+			return nil
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil
+	}
+	_ = gz.Close()
+	return nil
+}
+
+func copyTarEntry(ctx context.Context, st *artifactstore.Store, tw *tar.Writer, o artifactstore.Object) error {
+	rc, obj, err := st.Open(ctx, o.URI)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: o.Path, Mode: 0o644, Size: obj.Size, ModTime: obj.ModTime, Typeflag: tar.TypeReg}); err != nil {
+		return err
+	}
+	_, err = io.CopyN(tw, rc, obj.Size)
+	return err
 }
 
 // serveObject streams the object at uri.

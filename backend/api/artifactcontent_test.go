@@ -168,7 +168,7 @@ func TestRunArtifactContentS3(t *testing.T) {
 		{name: "entry escaping", c: alice, node: "train", artifact: "data", opts: client.ArtifactOptions{Entry: "../model.tgz"}, want: want{status: http.StatusBadRequest, errField: "entry"}},
 		{name: "entry of a single file", c: alice, node: "train", artifact: "log", opts: client.ArtifactOptions{Entry: "x"}, want: want{status: http.StatusBadRequest, errField: "entry"}},
 		{name: "missing archive entry", c: alice, node: "train", artifact: "plots", opts: client.ArtifactOptions{Entry: "plots/nope.csv"}, want: want{status: http.StatusNotFound, errText: "plots/nope.csv"}},
-		{name: "raw directory", c: alice, node: "train", artifact: "data", opts: client.ArtifactOptions{Raw: true}, want: want{status: http.StatusBadRequest, errField: "raw"}},
+		{name: "raw directory with maxBytes", c: alice, node: "train", artifact: "data", opts: client.ArtifactOptions{Raw: true, MaxBytes: 10}, want: want{status: http.StatusBadRequest, errField: "maxBytes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -205,6 +205,17 @@ func TestRunArtifactContentS3(t *testing.T) {
 		})
 	}
 
+	// raw=true on a directory: a .tgz of its files, built on the fly.
+	d, err := alice.RunArtifact(ctx, run.ID, "train", "data", client.ArtifactOptions{Raw: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := untar(t, d)
+	d.Close()
+	if diff := cmp.Diff(map[string]string{"part-0.csv": "a,b\n1,2\n", "part-1.csv": "a,b\n3,4\n"}, got); diff != "" || d.FileName != "data.tgz" || d.ContentType != "application/gzip" {
+		t.Errorf("raw directory %q (%s) (-want +got):\n%s", d.FileName, d.ContentType, diff)
+	}
+
 	// Bad query parameters name themselves.
 	for _, q := range []struct{ query, field string }{{"maxBytes=abc", "maxBytes"}, {"maxBytes=-1", "maxBytes"}, {"raw=maybe", "raw"}} {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.url+"/api/v1/runs/"+run.ID+"/nodes/train/artifacts/log?namespace=team-a&"+q.query, nil)
@@ -227,7 +238,7 @@ func TestRunArtifactContentS3(t *testing.T) {
 	if err := st.CreateArtifact(ctx, reg); err != nil {
 		t.Fatal(err)
 	}
-	d, err := alice.ArtifactContent(ctx, reg.ID, client.ArtifactOptions{MaxBytes: 10})
+	d, err = alice.ArtifactContent(ctx, reg.ID, client.ArtifactOptions{MaxBytes: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,5 +303,30 @@ func checkAPIError(t *testing.T, err error, status int, field, text string) {
 	}
 	if text != "" && !strings.Contains(ce.Body.Message, text) {
 		t.Errorf("error message %q does not contain %q", ce.Body.Message, text)
+	}
+}
+
+// untar reads a gzipped tar stream into path → content.
+func untar(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	gz, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	out := map[string]string{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[h.Name] = string(b)
 	}
 }

@@ -1,7 +1,12 @@
 package portal_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -108,5 +113,84 @@ func TestPortalArtifactPreviews(t *testing.T) {
 		waitJS(`document.querySelector('.artifact[data-artifact="test"] .preview')?.dataset.kind === 'csv'`))
 	if rows := eval[int](b, `document.querySelectorAll('.artifact[data-artifact="test"] table.csv tbody tr').length`); rows != 20 {
 		t.Errorf("CSV preview shows %d rows, want the first 20", rows)
+	}
+	previewImageAndDirectory(t, b, e)
+}
+
+// plotSpec is one task writing a PNG (pngB64, base64) and a directory of two files.
+func plotSpec(pngB64 string) string {
+	return `apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: plot-
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - name: plot
+        template: plot
+  - name: plot
+    outputs:
+      artifacts:
+      - {name: chart, path: /tmp/kiln-out/chart.png}
+      - {name: bundle, path: /tmp/kiln-out/bundle}
+    script:
+      image: alpine
+      command: [sh]
+      source: |
+        mkdir -p /tmp/kiln-out/bundle
+        echo ` + pngB64 + ` | base64 -d > /tmp/kiln-out/chart.png
+        printf 'a,b\n1,2\n' > /tmp/kiln-out/bundle/table.csv
+        printf '{"loss": 0.25}' > /tmp/kiln-out/bundle/metrics.json
+`
+}
+
+// previewImageAndDirectory runs plotSpec and previews its PNG as an image and its directory as
+// a list whose entries open as previews.
+func previewImageAndDirectory(t *testing.T, b *browser, e *portalEnv) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 20))
+	for x := range 40 {
+		for y := range 20 {
+			img.Set(x, y, color.RGBA{R: uint8(x * 6), G: 90, B: 200, A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.c.UploadPipeline(ctx, "plot", "", []byte(plotSpec(base64.StdEncoding.EncodeToString(buf.Bytes()))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.CreateRun(ctx, api.CreateRunRequest{Name: "plot", PipelineVersionID: p.Version.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("image preview", 60*time.Second, chromedp.Navigate(e.url+"/#/runs/"+run.ID),
+		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Succeeded'`),
+		chromedp.Focus(css(`.dag-node[aria-label^="plot:"]`)),
+		chromedp.KeyEvent("\r"),
+		chromedp.Click(css(`.artifact[data-artifact="chart"] button.artifact-preview`)),
+		waitJS(`document.querySelector('.artifact[data-artifact="chart"] .preview img')?.complete`))
+	if w := eval[int](b, `document.querySelector('.artifact[data-artifact="chart"] .preview img').naturalWidth`); w != 40 {
+		t.Errorf("image preview is %d px wide, want the 40 px PNG", w)
+	}
+	b.do("directory preview", 30*time.Second,
+		chromedp.Click(css(`.artifact[data-artifact="bundle"] button.artifact-preview`)),
+		waitJS(`document.querySelector('.artifact[data-artifact="bundle"] .preview')?.dataset.kind`))
+	if kind := eval[string](b, `document.querySelector('.artifact[data-artifact="bundle"] .preview').dataset.kind`); kind != "listing" {
+		t.Fatalf("directory preview kind = %q (%s), want listing", kind, eval[string](b, `document.querySelector('.artifact[data-artifact="bundle"] .preview').textContent`))
+	}
+	b.do("directory entry preview", 30*time.Second,
+		chromedp.Click(css(`.artifact[data-artifact="bundle"] ul.entries button`)),
+		waitJS(`document.querySelector('.artifact[data-artifact="bundle"] .preview .preview')?.dataset.kind`))
+	b.shot("22-preview-image-directory")
+	got := eval[string](b, `(() => { const p = document.querySelector('.artifact[data-artifact="bundle"] .preview .preview'); return p.dataset.kind + ' ' + p.textContent; })()`)
+	if !strings.HasPrefix(got, "metrics ") && !strings.HasPrefix(got, "csv ") {
+		t.Errorf("directory entry preview = %q, want the first entry as a table", got)
 	}
 }

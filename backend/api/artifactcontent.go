@@ -249,7 +249,9 @@ func (h *Handler) serveArtifact(w http.ResponseWriter, r *http.Request, t target
 		entries, truncated, err := artifactstore.TarEntries(rc)
 		rc.Close()
 		if err != nil {
-			return fmt.Errorf("%s: %w", what, err)
+			// Named like an archive but not one that reads: serve the bytes as stored.
+			h.log.WarnContext(ctx, "artifact is not a readable .tgz; serving it as stored", "artifact", what, "err", err)
+			return h.serveObject(w, r, what, fileName(name, key, t.pathHint), uri, q.maxBytes)
 		}
 		if len(entries) != 1 {
 			l := ArtifactListing{Name: name, Kind: "archive", Truncated: truncated, Entries: make([]ArtifactEntry, 0, len(entries))}

@@ -2,6 +2,7 @@ package portal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/kilnml/kiln/backend/client"
 	"github.com/kilnml/kiln/components/ml/dataset"
@@ -105,4 +108,26 @@ func closedURL(t *testing.T) string {
 	}
 	defer ln.Close()
 	return "http://" + ln.Addr().String()
+}
+
+// mustJSON encodes v as JSON for embedding in a script.
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// evalAsync evaluates a JavaScript expression that returns a promise and returns its value.
+func evalAsync[T any](b *browser, expr string) T {
+	b.t.Helper()
+	var v T
+	b.do("evaluate", 20*time.Second, func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		var err error
+		v, err = chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise)(ctx, tg)
+		return chromedp.Void{}, err
+	})
+	return v
 }

@@ -1,0 +1,98 @@
+package portal_test
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/kilnml/kiln/backend/api"
+)
+
+// TestRunPagePollingFallback blocks the run's event stream in the browser: the run page falls
+// back to polling GET /runs/{id} and still follows the run to Succeeded.
+func TestRunPagePollingFallback(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	e := newPortalEnv(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := e.c.UploadPipeline(ctx, "diamond", "", []byte(diamondSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := e.c.CreateRun(ctx, api.CreateRunRequest{Name: "polled", PipelineVersionID: p.Version.ID, Parameters: map[string]string{"pause": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("block events", 10*time.Second, func(ctx context.Context, _ *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Call(ctx, network.SetBlockedURLs, network.SetBlockedURLsParams{
+			URLPatterns: []*network.BlockPattern{{URLPattern: "*://*:*/api/v1/runs/*/events?*", Block: true}}})
+		return chromedp.Void{}, err
+	})
+	b.resetRequests()
+	b.do("polled run succeeds", 60*time.Second, chromedp.Navigate(e.url+"/#/runs/"+run.ID),
+		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Succeeded'`),
+		waitJS(`document.querySelectorAll('.dag-node.phase-Succeeded').length === 4`))
+	if live := eval[string](b, `document.querySelector('.run-page').dataset.live`); live != "polling" {
+		t.Errorf("live mode = %q, want polling when the event stream is blocked", live)
+	}
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs/` + run.ID + `$`)); len(got) < 2 {
+		t.Errorf("the run was fetched %d times; the fallback should poll it", len(got))
+	}
+}
+
+// TestPreviewRender checks how js/preview.js picks a preview for text artifacts, in Chromium.
+func TestPreviewRender(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	e := newPortalEnv(t, false)
+	b.do("open portal", 20*time.Second, chromedp.Navigate(e.url+"/"), waitJS(`document.querySelector('#main h1')`))
+	type tc struct {
+		Name      string `json:"name"`
+		Text      string `json:"text"`
+		CT        string `json:"ct"`
+		File      string `json:"file"`
+		Truncated bool   `json:"truncated"`
+		Kind      string `json:"kind"`
+	}
+	tests := []tc{
+		{Name: "csv by type", Text: "a,b\n1,2\n", CT: "text/csv", File: "x", Kind: "csv"},
+		{Name: "csv sniffed without extension", Text: "x,y,z\n1,2,3\n4,5,6\n", CT: "text/plain", File: "data", Kind: "csv"},
+		{Name: "tsv by extension", Text: "a\tb\n1\t2\n", CT: "text/plain", File: "t.tsv", Kind: "csv"},
+		{Name: "prose with commas is text", Text: "hello, world\nthis line, has, more commas\n", CT: "text/plain", File: "log", Kind: "text"},
+		{Name: "flat metrics", Text: `{"accuracy": 0.9, "f1": 0.8}`, CT: "application/json", File: "metrics", Kind: "metrics"},
+		{Name: "nested metrics", Text: `{"test": {"auc": 0.9, "loss": 0.1}, "n": 5}`, CT: "text/plain", File: "m", Kind: "metrics"},
+		{Name: "kfp metrics", Text: `{"metrics": [{"name": "auc", "numberValue": 0.9}]}`, CT: "application/json", File: "m", Kind: "metrics"},
+		{Name: "list of metrics", Text: `[{"key": "auc", "value": 0.9}]`, CT: "application/json", File: "m", Kind: "metrics"},
+		{Name: "model json", Text: `{"format": "kiln.model/v1", "kind": "gbt", "features": ["a", "b"], "trees": [[1, 2]]}`, CT: "text/plain", File: "model", Kind: "json"},
+		{Name: "cut json is text", Text: `{"format": "kiln.mo`, CT: "application/json", File: "model", Truncated: true, Kind: "text"},
+		{Name: "yaml is text", Text: "apiVersion: v1\nkind: ConfigMap\n", CT: "text/plain", File: "manifests", Kind: "text"},
+		{Name: "binary", Text: "\x00\x01\x02PK", CT: "application/octet-stream", File: "blob", Kind: "binary"},
+	}
+	got := evalAsync[[]string](b, `(async () => { const { render } = await import('/js/preview.js'); return `+mustJSON(t, tests)+`.map((c) => render(c.text, c.ct, c.file, c.truncated).kind); })()`)
+	var want []string
+	for _, tt := range tests {
+		want = append(want, tt.Kind)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		for i := range tests {
+			if i < len(got) && got[i] != tests[i].Kind {
+				t.Errorf("%s: kind %q, want %q", tests[i].Name, got[i], tests[i].Kind)
+			}
+		}
+		t.Errorf("kinds (-want +got):\n%s", d)
+	}
+	rows := evalAsync[[][]string](b, `(async () => { const { parseCSV } = await import('/js/preview.js'); return parseCSV('a,"b ""q"", c"\n1,2\n3,4', ',', true); })()`)
+	if d := cmp.Diff([][]string{{"a", `b "q", c`}, {"1", "2"}}, rows); d != "" {
+		t.Errorf("parseCSV of a cut preview (quotes; the cut last line dropped) (-want +got):\n%s", d)
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +16,7 @@ import (
 	"time"
 
 	wfclientset "github.com/argoproj/argo-workflows/v3/pkg/client/clientset/versioned"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/kilnml/kiln/backend/store"
 	"github.com/kilnml/kiln/backend/store/postgres"
 	argoengine "github.com/kilnml/kiln/engine/argo"
+	"github.com/kilnml/kiln/internal/cli"
 	"github.com/kilnml/kiln/internal/testenv/kube"
 	pgtest "github.com/kilnml/kiln/internal/testenv/postgres"
 )
@@ -396,5 +401,134 @@ func TestLeaderElection(t *testing.T) {
 	t.Logf("node records written: %s %d, %s %d", a.name, na, b.name, nb)
 	if len(dups) > 0 {
 		t.Errorf("node records written more than once:\n%s", strings.Join(dups, "\n"))
+	}
+}
+
+// TestServerCommandElects starts `kiln server --engine kubernetes` twice (the command itself,
+// in this process) on one database and API server: the flags' defaults elect a leader through
+// the kiln-backend Lease in --leader-election-namespace, named after POD_NAME, and when the
+// leader's command ends the other replica takes over.
+func TestServerCommandElects(t *testing.T) {
+	env := kube.Shared(t)
+	dsn := pgtest.Start(t)
+	kubeconfig, err := env.Kubeconfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ns, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "kiln-leader-cli-"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("POD_NAME", "kiln-server-cli")
+	type command struct {
+		url  string
+		stop func() int
+	}
+	start := func(name string) *command {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		logPath := filepath.Join(t.TempDir(), name+".log")
+		logFile, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, ccancel := context.WithCancel(ctx)
+		done := make(chan int, 1)
+		go func() {
+			done <- cli.Main(cctx, []string{"server", "--engine=kubernetes", "--kubeconfig=" + kubeconfig,
+				"--kube-namespace=" + ns.Name, "--leader-election-namespace=" + ns.Name, "--db=" + dsn,
+				"--data=" + t.TempDir(), "--addr=" + addr, "--notebooks=false", "--log-format=text"}, io.Discard, logFile)
+		}()
+		var once sync.Once
+		code := 0
+		c := &command{url: "http://" + addr, stop: func() int {
+			once.Do(func() {
+				ccancel()
+				select {
+				case code = <-done:
+				case <-time.After(30 * time.Second):
+					t.Errorf("kiln server %s did not stop", name)
+				}
+				logFile.Close()
+			})
+			return code
+		}}
+		t.Cleanup(func() { c.stop() })
+		eventually(t, time.Minute, "kiln server "+name+" ready", func() bool {
+			select {
+			case code := <-done:
+				b, _ := os.ReadFile(logPath)
+				t.Fatalf("kiln server %s exited %d:\n%s", name, code, b)
+			default:
+			}
+			resp, err := http.Get(c.url + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+		return c
+	}
+	gauge := func(c *command) string {
+		resp, err := http.Get(c.url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "kiln_leader ") {
+				return strings.TrimPrefix(line, "kiln_leader ")
+			}
+		}
+		return "missing"
+	}
+	a := start("a") // the first one migrates the database
+	b := start("b")
+	eventually(t, 20*time.Second, "a leader", func() bool { return gauge(a) == "1" || gauge(b) == "1" })
+	first, second := a, b
+	if gauge(b) == "1" {
+		first, second = b, a
+	}
+	if g := gauge(second); g != "0" {
+		t.Fatalf("kiln_leader of the other replica = %s, want 0", g)
+	}
+	l, err := cs.CoordinationV1().Leases(ns.Name).Get(ctx, leader.DefaultName, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := l.Spec.HolderIdentity; h == nil || !strings.HasPrefix(*h, "kiln-server-cli_") {
+		t.Errorf("Lease holder = %v, want POD_NAME with a suffix", h)
+	}
+	if code := first.stop(); code != 0 {
+		t.Errorf("the leader's kiln server exited %d", code)
+	}
+	took := eventually(t, leader.DefaultLeaseDuration, "the other replica leads", func() bool { return gauge(second) == "1" })
+	t.Logf("took over %v after the leader's command ended", took)
+}
+
+// TestEmbeddedServerLeads: without leader election the one process leads.
+func TestEmbeddedServerLeads(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SchedulerInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	r := &replica{name: "embedded", ts: ts}
+	if !r.leading(t) {
+		t.Error("kiln_leader = 0 on the embedded server, want 1")
 	}
 }

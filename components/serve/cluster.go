@@ -174,10 +174,10 @@ func (c *Cluster) Wait(ctx context.Context, cfg Config) (string, error) {
 				c.log().Info("ready", "name", cfg.Name, "url", url)
 				return url, nil
 			}
-		case ctx.Err() != nil:
-			// The deadline hit during the request: report it as the wait running out below.
-		case !apierrors.IsNotFound(err):
+		case apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err):
 			return "", fmt.Errorf("serve: get %s %s/%s: %w", gvr.Resource, cfg.Namespace, cfg.Name, err)
+		case !apierrors.IsNotFound(err):
+			why = err.Error() // transient (or the deadline itself): retried until ctx ends
 		}
 		select {
 		case <-ctx.Done():

@@ -18,7 +18,12 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/components/internal/testserver"
+	"github.com/kilnml/kiln/components/register"
+	"github.com/kilnml/kiln/dsl"
 	"github.com/kilnml/kiln/internal/testenv/kube"
+	"github.com/kilnml/kiln/tracking"
 )
 
 func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
@@ -86,12 +91,12 @@ func TestCluster(t *testing.T) {
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 	cl := &Cluster{Config: env.Config, Poll: 200 * time.Millisecond}
 	model := []byte(`{"format":"kiln.model/v1","kind":"logistic_regression"}`)
+	if err := env.StartArgoController(ctx, "kiln-serve-kwok"); err != nil { // kwok's node, the scheduler
+		kube.Skip(t, err)
+	}
+	startWorkloadControllers(t, env)
 
 	t.Run("deployment", func(t *testing.T) {
-		if err := env.StartArgoController(ctx, "kiln-serve-kwok"); err != nil { // kwok node, scheduler
-			kube.Skip(t, err)
-		}
-		startWorkloadControllers(t, env)
 		createNamespace(t, cs, "ml")
 		has, err := cl.HasKServe(ctx)
 		if err != nil || has {
@@ -167,6 +172,43 @@ func TestCluster(t *testing.T) {
 		defer cancel()
 		if _, err := cl.Wait(short, Config{Name: "missing", Namespace: "ml", Mode: Deployment}); err == nil || !strings.Contains(err.Error(), "not ready") {
 			t.Errorf("wait for a missing deployment: %v", err)
+		}
+	})
+
+	// The Deploy component, as a pipeline runs it: cluster from KUBECONFIG, Kiln server from
+	// KILN_API_URL; once the endpoint is ready the registry version carries its base URL.
+	t.Run("component", func(t *testing.T) {
+		kc, err := env.Kubeconfig()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := testserver.Start(t)
+		t.Setenv("KUBECONFIG", kc)
+		t.Setenv(tracking.EnvAPIURL, srv.URL)
+		reg := register.APIRegistry{URL: srv.URL}
+		v, err := reg.Register(ctx, "wine", "/models/wine.json", map[string]float64{"accuracy": 0.9}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "model.json")
+		if err := os.WriteFile(p, model, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := deploy(ctx, DeployIn{Model: dsl.Of(dsl.Model{Path: p}), Name: dsl.Of("wine"), Namespace: dsl.Of("ml"),
+			Image: dsl.Of("example.com/kiln-serve:1"), Mode: dsl.Of(string(Deployment)), Apply: dsl.Of(true), Wait: dsl.Of("2m"),
+			ServerVersion: dsl.Of(v.Version)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Ready.Get() || out.URL.Get() != "http://wine.ml.svc.cluster.local/v2/models/wine/infer" {
+			t.Errorf("ready %v, url %q", out.Ready.Get(), out.URL.Get())
+		}
+		got, err := reg.Version(ctx, "wine", v.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag := got.Metadata[api.EndpointTag]; tag != "http://wine.ml.svc.cluster.local" {
+			t.Errorf("%s = %q, want the service's base URL", api.EndpointTag, tag)
 		}
 	})
 

@@ -12,13 +12,19 @@
 //	gs://bucket/path/to/key
 //	path/to/key                                              a key in the default bucket
 //
-// The query of an s3:// or gs:// URI configures the bucket and is passed to gocloud unchanged
-// (see gocloud.dev/blob/s3blob and gocloud.dev/aws for the parameters). A URI of the default
+// The query of an s3:// or gs:// URI configures the bucket and is passed to gocloud (see
+// gocloud.dev/blob/s3blob and gocloud.dev/aws for the parameters); unless Options.TrustURIs is
+// set it may only differ from the default bucket's in region, path style and HTTPS, and name
+// no endpoint but the default bucket's or Options.Endpoints, because URIs come from users and
+// are read with the server's credentials (ErrForbidden otherwise). A URI of the default
 // bucket's scheme without a query borrows the default bucket's query, so on a MinIO deployment
 // "s3://other-bucket/key" reaches the same endpoint. A URI without a scheme is a key in the
 // default bucket: that is how Argo reports artifacts it wrote to the workflow's artifact
 // repository (outputs.artifacts[i].s3.key, relative to the repository's bucket); ArtifactURI
 // turns an Argo artifact location into such a URI.
+//
+// mlflow-artifacts: URIs (artifacts uploaded through the MLflow proxy) become file:// URIs
+// under Options.MLflowArtifactDir with MLflowURI.
 //
 // # Credentials
 //

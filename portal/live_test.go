@@ -2,6 +2,8 @@ package portal_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -11,6 +13,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/backend/client"
+	"github.com/kilnml/kiln/backend/server"
 )
 
 // TestRunPagePollingFallback blocks the run's event stream in the browser: the run page falls
@@ -94,5 +98,46 @@ func TestPreviewRender(t *testing.T) {
 	rows := evalAsync[[][]string](b, `(async () => { const { parseCSV } = await import('/js/preview.js'); return parseCSV('a,"b ""q"", c"\n1,2\n3,4', ',', true); })()`)
 	if d := cmp.Diff([][]string{{"a", `b "q", c`}, {"1", "2"}}, rows); d != "" {
 		t.Errorf("parseCSV of a cut preview (quotes; the cut last line dropped) (-want +got):\n%s", d)
+	}
+}
+
+// TestRunPageEventsWithToken runs the portal against a server with bearer tokens: EventSource
+// cannot send the Authorization header, so the page reads the same stream with fetch, and still
+// follows the run to its end without polling.
+func TestRunPageEventsWithToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	tokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(tokens, []byte("users:\n- name: alice\n  tokens: [alice-secret]\n  namespaces: {default: editor}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := newPortalEnv(t, false, func(c *server.Config) { c.TokensFile = tokens })
+	c := client.New(e.url, client.Options{Token: "alice-secret"})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p, err := c.UploadPipeline(ctx, "diamond", "", []byte(diamondSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.CreateRun(ctx, api.CreateRunRequest{Name: "with-token", PipelineVersionID: p.Version.ID, Parameters: map[string]string{"pause": "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("store token", 20*time.Second, chromedp.Navigate(e.url+"/"),
+		chromedp.Evaluate[chromedp.Void](`localStorage.setItem('kiln.token', 'alice-secret')`))
+	b.resetRequests()
+	b.do("run succeeds", 60*time.Second, chromedp.Navigate(e.url+"/?t=1#/runs/"+run.ID),
+		waitJS(`document.querySelector('.run-page')?.dataset.phase === 'Succeeded'`),
+		waitJS(`document.querySelector('.run-page')?.dataset.live !== 'events'`))
+	if live := eval[string](b, `document.querySelector('.run-page').dataset.live`); live != "ended" {
+		t.Errorf("live mode = %q, want ended (the stream read with fetch)", live)
+	}
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs/` + run.ID + `$`)); len(got) != 1 {
+		t.Errorf("the run was fetched %d times, want once", len(got))
+	}
+	if n := eval[int](b, `document.querySelectorAll('.dag-node.phase-Succeeded').length`); n != 4 {
+		t.Errorf("%d nodes Succeeded, want 4", n)
 	}
 }

@@ -3,7 +3,9 @@ package argo
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,14 +123,41 @@ func (r *run) observe(wf *wfv1.Workflow) {
 	if phase == "" {
 		phase = wfv1.WorkflowPending // not yet picked up by the controller
 	}
-	if phase != r.phase || wf.Status.Message != r.message {
-		r.phase, r.message = phase, wf.Status.Message
+	msg := runMessage(wf, phase)
+	if phase != r.phase || msg != r.message {
+		r.phase, r.message = phase, msg
 		at := wf.Status.FinishedAt.Time
 		if !phase.Completed() {
 			at = time.Time{}
 		}
-		r.emitLocked(engine.Event{Type: engine.EventRun, Phase: phase, Message: wf.Status.Message, Time: nonZero(at)})
+		r.emitLocked(engine.Event{Type: engine.EventRun, Phase: phase, Message: msg, Time: nonZero(at)})
 	}
+}
+
+// runMessage is the workflow's message, or, for a failed run whose
+// workflow has none (Argo v3.7 leaves a DAG's failure without one), the
+// steps that failed with their own messages, so a user sees at once what
+// went wrong.
+func runMessage(wf *wfv1.Workflow, phase wfv1.WorkflowPhase) string {
+	if wf.Status.Message != "" || (phase != wfv1.WorkflowFailed && phase != wfv1.WorkflowError) {
+		return wf.Status.Message
+	}
+	var failed []string
+	for _, n := range wf.Status.Nodes {
+		if n.Type != wfv1.NodeTypePod && n.Type != wfv1.NodeTypeContainer && n.Type != wfv1.NodeTypeSuspend && n.Type != wfv1.NodeTypeHTTP && n.Type != wfv1.NodeTypePlugin {
+			continue
+		}
+		if n.Phase != wfv1.NodeFailed && n.Phase != wfv1.NodeError {
+			continue
+		}
+		s := fmt.Sprintf("step %q %s", n.DisplayName, strings.ToLower(string(n.Phase)))
+		if n.Message != "" {
+			s += ": " + n.Message
+		}
+		failed = append(failed, s)
+	}
+	sort.Strings(failed)
+	return strings.Join(failed, "; ")
 }
 
 // gone reports the deletion of the run's Workflow: a run deleted before it

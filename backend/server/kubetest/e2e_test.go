@@ -15,6 +15,7 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kilnml/kiln/backend/api"
@@ -252,6 +253,33 @@ func setPodAnnotations(t *testing.T, wf *wfv1.Workflow, ann map[string]string, t
 		}
 		if !found {
 			t.Fatalf("workflow %s has no template %q", wf.GenerateName, name)
+		}
+	}
+}
+
+var wfMeta = metav1.TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "Workflow"}
+
+func objMeta(generateName string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{GenerateName: generateName}
+}
+
+// waitNode polls the run until the node with the given display name is in phase.
+func (e *e2e) waitNode(ctx context.Context, t *testing.T, id, node, phase string) {
+	t.Helper()
+	for {
+		r, err := e.c.GetRun(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range r.Nodes {
+			if n.DisplayName == node && n.Phase == phase {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("node %s never %s\n%s", node, phase, describe(r))
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

@@ -10,6 +10,13 @@
 //	go run ./cmd/kiln-serve -registry .kiln/registry -model breast-cancer@production
 //
 // Paths given to a local run must be absolute (components run in their own directories).
+//
+// On a cluster every component runs in the image ghcr.io/kilnml/flagship:latest (Dockerfile in
+// this directory; no Docker here, so TestImages checks it statically), and Deploy runs
+// ghcr.io/kilnml/kiln-serve:latest (cmd/kiln-serve/Dockerfile). From the repository root:
+//
+//	docker build -f examples/flagship/Dockerfile -t ghcr.io/kilnml/flagship:latest .
+//	docker build -f cmd/kiln-serve/Dockerfile -t ghcr.io/kilnml/kiln-serve:latest .
 package main
 
 import (

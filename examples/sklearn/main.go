@@ -10,6 +10,10 @@
 //	go run ./examples/sklearn run -p scripts=$PWD/examples/sklearn/scripts \
 //	    -p data=$PWD/datasets/breast-cancer/data.csv -p python=/usr/bin/python3
 //	go run ./examples/sklearn compile
+//
+// On a cluster every component runs in Image, built from the repository root with
+//
+//	docker build -f examples/sklearn/Dockerfile -t ghcr.io/kilnml/sklearn:latest .
 package main
 
 import (
@@ -22,8 +26,9 @@ import (
 	"github.com/kilnml/kiln/dsl"
 )
 
-// Image is the image the container components run in: python3, scikit-learn, pandas and the
-// scripts at /kiln/examples/sklearn/scripts.
+// Image is the image every component runs in (Dockerfile in this directory): python3,
+// scikit-learn, pandas and the scripts at /kiln/examples/sklearn/scripts for the container
+// components, and this program at /kiln/pipeline for the Go-function ones.
 const Image = "ghcr.io/kilnml/sklearn:latest"
 
 // SplitIn is the input of split.
@@ -138,6 +143,6 @@ var pipeline = dsl.NewPipeline("sklearn", func(s dsl.Scope, in Params) {
 	final := train.Task(s, TrainIn{Python: in.Python, Scripts: in.Scripts, Train: sp.Out.Train, Target: in.Target, C: b.Out.C}, dsl.Name("train"))
 	evaluate.Task(s, EvalIn{Python: in.Python, Scripts: in.Scripts, Model: final.Out.Model, Data: sp.Out.Test,
 		Target: in.Target, Positive: in.Positive}, dsl.Name("evaluate"))
-}, dsl.Description("The flagship lifecycle in scikit-learn container components."), dsl.Image("ghcr.io/kilnml/examples:latest"))
+}, dsl.Description("The flagship lifecycle in scikit-learn container components."), dsl.Image(Image))
 
 func main() { kiln.Main(pipeline) }

@@ -84,4 +84,11 @@ echo "  curl -s http://$SERVE_ADDR/v2/models/$MODEL/infer -H 'Content-Type: appl
 echo "  curl -s http://$SERVE_ADDR/v2/models/$MODEL    # model metadata: inputs and outputs"
 echo
 echo "== serving $MODEL@production on http://$SERVE_ADDR (Ctrl-C stops serving; the Kiln server keeps running)"
-exec "$BIN/kiln-serve" -addr "$SERVE_ADDR" -registry "$REGISTRY" -model "$MODEL@production"
+if [ -n "$ran_on_server" ]; then
+  # kiln-serve tags the server registry's production version kiln.dev/endpoint=http://$SERVE_ADDR,
+  # so the portal shows the endpoint and its status.
+  echo "Endpoint:  $KILN_SERVER/api/v1/models/$MODEL/endpoints"
+  exec "$BIN/kiln-serve" -addr "$SERVE_ADDR" -registry "$REGISTRY" -model "$MODEL@production" \
+    -kiln-server "$KILN_SERVER" -public-url "http://$SERVE_ADDR"
+fi
+exec "$BIN/kiln-serve" -addr "$SERVE_ADDR" -registry "$REGISTRY" -model "$MODEL@production" -kiln-server ""

@@ -100,3 +100,30 @@ func TestDeployWritesManifests(t *testing.T) {
 		t.Errorf("manifests %s, %v", y, err)
 	}
 }
+
+// A model given by URI is loaded by kiln-serve from there: no ConfigMap, no volume, and no
+// size limit; both workloads are probed on the OIP health endpoints.
+func TestManifestsModelURI(t *testing.T) {
+	cfg := Config{Name: "iris", Namespace: "ml", Image: "example/kiln-serve:1", ModelURI: "s3://models/iris.json", Model: make([]byte, 2<<20)}
+	for _, mode := range []Mode{KServe, Deployment} {
+		cfg.Mode = mode
+		objs, err := Manifests(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := YAML(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"iris=s3://models/iris.json", "path: /v2/health/ready", "path: /v2/health/live"} {
+			if !bytes.Contains(y, []byte(want)) {
+				t.Errorf("%s: no %q in\n%s", mode, want, y)
+			}
+		}
+		for _, unwanted := range []string{"kind: ConfigMap", "volumes:", "volumeMounts:"} {
+			if bytes.Contains(y, []byte(unwanted)) {
+				t.Errorf("%s: %q in\n%s", mode, unwanted, y)
+			}
+		}
+	}
+}

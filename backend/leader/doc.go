@@ -10,9 +10,10 @@
 //		})
 //
 // Run campaigns again after losing the lease, until its context ends. onLead is never called
-// twice at once, and Run waits for it to return before it gives up (and, on shutdown, releases)
-// the lease, so the next leader never overlaps with this one's work as far as this process can
-// tell; the lease duration bounds the overlap when a process stops renewing without knowing.
+// twice at once. On shutdown Run ends onLead's context and waits for onLead to return before it
+// releases the Lease, so the next leader starts after this one's work has stopped. A leader
+// that cannot renew within RenewDeadline has its context ended at once, and others wait for
+// LeaseDuration after its last renewal, so onLead must stop promptly when its context ends.
 //
 // Without Kubernetes (the embedded, single-process setup) Config.AlwaysLeader makes the process
 // the leader until its context ends.

@@ -179,6 +179,9 @@ func campaign(ctx context.Context, cfg Config, lock resourcelock.Interface, log 
 				leading = d
 				mu.Unlock()
 				defer close(d)
+				if lctx.Err() != nil {
+					return // the term ended before it began
+				}
 				leadCtx, cancel := context.WithCancel(lctx)
 				defer cancel()
 				stop := context.AfterFunc(ctx, cancel)

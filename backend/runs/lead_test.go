@@ -3,11 +3,13 @@ package runs_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kilnml/kiln/backend/filter"
 	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/store"
 	"github.com/kilnml/kiln/engine"
@@ -218,5 +220,55 @@ func TestCancelThroughAnotherReplica(t *testing.T) {
 	got := waitPhase(t, f.st, r.ID, store.PhaseCancelled)
 	if got.FinishedAt.IsZero() {
 		t.Error("cancelled run has no finish time")
+	}
+}
+
+// TestSchedulersOverlap: two replicas that both believe they lead (a leader that has not yet
+// noticed it lost its Lease) fire each tick once between them.
+func TestSchedulersOverlap(t *testing.T) {
+	f := newFixture(t)
+	v := f.version(t)
+	ctx := context.Background()
+	rr := &store.RecurringRun{Namespace: "ns", Name: "every-second", PipelineVersionID: v.ID, Interval: time.Second,
+		Enabled: true, CatchUp: true, MaxConcurrency: 100}
+	if err := f.st.CreateRecurringRun(ctx, rr); err != nil {
+		t.Fatal(err)
+	}
+	now := rr.CreatedAt.Add(5500 * time.Millisecond)
+	var ms []*runs.Manager
+	for range 2 {
+		m, err := runs.New(runs.Options{Store: f.st, Engine: f.eng, Elected: true, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { m.Close() })
+		ms = append(ms, m)
+	}
+	errc := make(chan error, len(ms))
+	for _, m := range ms {
+		go func() { errc <- m.ScheduleOnce(ctx) }()
+	}
+	for range ms {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	flt, _ := filter.Parse(`recurring_run_id == "` + rr.ID + `"`)
+	got, _, err := f.st.ListRuns(ctx, store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "ns", Filter: flt, PageSize: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Name)
+	}
+	slices.Sort(names)
+	want := []string{}
+	for i := 5; i >= 1; i-- {
+		want = append(want, "every-second-"+rr.CreatedAt.Add(time.Duration(i)*time.Second).UTC().Format("20060102-150405"))
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("runs fired (-want +got):\n%s", diff)
 	}
 }

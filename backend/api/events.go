@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -155,17 +154,23 @@ func (s *sseWriter) write(b []byte) error {
 //
 // The stream opens with a "snapshot" (the run with its nodes), then sends a "node" event for
 // each node added or changed and a "run" event when the run's phase, message, times or progress
-// change, checking the store every eventPollInterval. It ends with "end" when the run reaches a
-// terminal phase, or "deleted" when the run goes away. Each batch's last event carries an ID
+// change, as the run's feed (one store poller per run and replica, every eventPollInterval)
+// reads them. It ends with "end" when the run reaches a terminal phase, or "deleted" when the run
+// goes away. Each batch's last event carries an ID
 // (a hash of the state it leaves the client in); a client reconnecting with that Last-Event-ID
 // while nothing changed gets no second snapshot.
-func (h *Handler) runEvents(w http.ResponseWriter, r *http.Request) error {
+func (f *runFeeds) runEvents(w http.ResponseWriter, r *http.Request) error {
+	h := f.h
 	ns, _, err := h.namespace(r, read)
 	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
 	ctx := r.Context()
+	// The stream's own first read answers a missing run with 404 before any header is sent,
+	// and makes the snapshot fresh; later states come from the run's shared feed, ignoring
+	// any read that started before this one (it could be older).
+	since := time.Now()
 	cur, err := h.loadRunState(ctx, ns, id)
 	if err != nil {
 		return err
@@ -196,14 +201,15 @@ func (h *Handler) runEvents(w http.ResponseWriter, r *http.Request) error {
 		_ = sw.send("end", cur.hash, RunEvent{Run: cur.run, Progress: cur.progress})
 		return nil
 	}
-	poll := time.NewTicker(eventPollInterval)
-	defer poll.Stop()
+	feed, unsubscribe := f.subscribe(ns, id)
+	defer unsubscribe()
 	beat := time.NewTicker(eventHeartbeat)
 	defer beat.Stop()
 	// sawTerminal: the previous poll found the run terminal. "end" waits one more poll, so
 	// trailing node updates (a cancel marks the run first, then its nodes) still arrive.
 	sawTerminal := false
 	for {
+		polled := feed.next()
 		select {
 		case <-ctx.Done():
 			return nil
@@ -211,39 +217,39 @@ func (h *Handler) runEvents(w http.ResponseWriter, r *http.Request) error {
 			if sw.comment("keep-alive") != nil {
 				return nil
 			}
-		case <-poll.C:
-			next, err := h.loadRunState(ctx, ns, id)
-			if errors.Is(err, store.ErrNotFound) {
-				_ = sw.send("deleted", "", map[string]string{"id": id})
-				return nil
-			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				h.log.WarnContext(ctx, "run events: read run", "run", id, "err", err)
-				continue
-			}
-			evs := cur.diff(next)
-			for i, ev := range evs {
-				eid := ""
-				if i == len(evs)-1 {
-					eid = next.hash
-				}
-				if sw.send(ev.name, eid, ev.data) != nil {
-					return nil
-				}
-			}
-			cur = next
-			if !store.Phase(cur.run.Phase).Terminal() {
-				sawTerminal = false // retried: keep streaming
-				continue
-			}
-			if sawTerminal {
-				_ = sw.send("end", cur.hash, RunEvent{Run: cur.run, Progress: cur.progress})
-				return nil
-			}
-			sawTerminal = true
+			continue
+		case <-polled:
 		}
+		next, gone, stopped := feed.latest(since)
+		if gone {
+			_ = sw.send("deleted", "", map[string]string{"id": id})
+			return nil
+		}
+		if stopped {
+			return nil // only when unsubscribed, so not reached while this stream holds the feed
+		}
+		if next == nil {
+			continue
+		}
+		evs := cur.diff(next)
+		for i, ev := range evs {
+			eid := ""
+			if i == len(evs)-1 {
+				eid = next.hash
+			}
+			if sw.send(ev.name, eid, ev.data) != nil {
+				return nil
+			}
+		}
+		cur = next
+		if !store.Phase(cur.run.Phase).Terminal() {
+			sawTerminal = false // retried: keep streaming
+			continue
+		}
+		if sawTerminal {
+			_ = sw.send("end", cur.hash, RunEvent{Run: cur.run, Progress: cur.progress})
+			return nil
+		}
+		sawTerminal = true
 	}
 }

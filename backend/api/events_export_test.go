@@ -20,3 +20,6 @@ func SetEndpointProbeTimeoutForTest(d time.Duration) (restore func()) {
 	endpointProbeTimeout = d
 	return func() { endpointProbeTimeout = old }
 }
+
+// ActiveRunFeeds is the number of run feeds (store pollers) running.
+func ActiveRunFeeds() int64 { return activeRunFeeds.Load() }

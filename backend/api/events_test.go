@@ -102,10 +102,16 @@ func decode[T any](t *testing.T, ev sse) T {
 // waitStreams waits until n event streams are being served.
 func waitStreams(t *testing.T, n int64) {
 	t.Helper()
+	waitCount(t, "event streams", api.ActiveEventStreams, n)
+}
+
+// waitCount waits until count() is n.
+func waitCount(t *testing.T, what string, count func() int64, n int64) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for api.ActiveEventStreams() != n {
+	for count() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("active event streams = %d, want %d", api.ActiveEventStreams(), n)
+			t.Fatalf("active %s = %d, want %d", what, count(), n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -183,6 +189,7 @@ func TestRunEventsEngineRun(t *testing.T) {
 			t.Errorf("events %v: the pod's phases %v, want Running then Succeeded", names, podPhases)
 		}
 		waitStreams(t, 0)
+		waitCount(t, "run feeds", api.ActiveRunFeeds, 0)
 	})
 }
 
@@ -241,6 +248,21 @@ func TestRunEventsAcrossReplicas(t *testing.T) {
 		t.Fatalf("after the first node (-want +got):\n%s", d)
 	}
 
+	// Streams of one run on one replica share one store poller.
+	var cancels []context.CancelFunc
+	for range 4 {
+		chN, cancelN := openEvents(t, b.url, run.ID, "")
+		next(t, chN)
+		cancels = append(cancels, cancelN)
+	}
+	waitStreams(t, 5)
+	waitCount(t, "run feeds", api.ActiveRunFeeds, 1)
+	for _, c := range cancels {
+		c()
+	}
+	waitStreams(t, 1)
+	waitCount(t, "run feeds", api.ActiveRunFeeds, 1)
+
 	// A client that reconnects with the last ID gets no second snapshot; then it disconnects.
 	ch2, cancel2 := openEvents(t, b.url, run.ID, "")
 	snap2 := next(t, ch2)
@@ -282,6 +304,7 @@ func TestRunEventsAcrossReplicas(t *testing.T) {
 		t.Fatalf("completion (-want +got):\n%s", d)
 	}
 	waitStreams(t, 0)
+	waitCount(t, "run feeds", api.ActiveRunFeeds, 0)
 
 	// A finished run's stream is a snapshot and end.
 	ch4, _ := openEvents(t, b.url, run.ID, "")

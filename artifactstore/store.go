@@ -133,7 +133,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 			}
 			s.roots = append(s.roots, dir)
 		}
-		if _, _, err := s.bucket(ctx, ""); err != nil {
+		if _, _, _, err := s.bucket(ctx, ""); err != nil {
 			return nil, err
 		}
 	}
@@ -238,8 +238,14 @@ func cleanKey(k string) string {
 	return strings.Join(parts, "/")
 }
 
-// bucket returns the opened bucket of uri ("" is the default bucket) and the key in it.
-func (s *Store) bucket(ctx context.Context, uri string) (*blob.Bucket, string, error) {
+// maxCachedBuckets bounds the buckets a Store keeps open: URIs may name any bucket, and each
+// open bucket holds a client with its own connection pool. Beyond it, buckets are opened for
+// one operation and closed after.
+const maxCachedBuckets = 32
+
+// bucket returns the opened bucket of uri ("" is the default bucket), the key in it, and a
+// release func the caller calls when done with the bucket (and anything read from it).
+func (s *Store) bucket(ctx context.Context, uri string) (*blob.Bucket, string, func(), error) {
 	var loc location
 	if uri == "" {
 		loc = location{bucketURL: s.def.String()}
@@ -250,25 +256,46 @@ func (s *Store) bucket(ctx context.Context, uri string) (*blob.Bucket, string, e
 	} else {
 		var err error
 		if loc, err = s.resolve(uri); err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
-		return nil, "", errors.New("artifactstore: store is closed")
+		s.mu.Unlock()
+		return nil, "", nil, errors.New("artifactstore: store is closed")
 	}
-	if b, ok := s.buckets[loc.bucketURL]; ok {
-		return b, loc.key, nil
+	b, ok := s.buckets[loc.bucketURL]
+	s.mu.Unlock()
+	if ok {
+		return b, loc.key, func() {}, nil
 	}
+	// Open without the lock: opening an S3 bucket loads the SDK's configuration.
+	b, err := s.open(ctx, loc, uri == "")
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cached, ok := s.buckets[loc.bucketURL]; ok { // another caller opened it meanwhile
+		_ = b.Close()
+		return cached, loc.key, func() {}, nil
+	}
+	if s.closed || len(s.buckets) >= maxCachedBuckets {
+		return b, loc.key, func() { _ = b.Close() }, nil
+	}
+	s.buckets[loc.bucketURL] = b
+	return b, loc.key, func() {}, nil
+}
+
+func (s *Store) open(ctx context.Context, loc location, isDefault bool) (*blob.Bucket, error) {
 	var b *blob.Bucket
 	var err error
 	if loc.fileRoot != "" {
 		opts := *s.fileOpts
-		if uri == "" {
+		if isDefault {
 			// The default file bucket is where the server writes; create it.
 			if err := os.MkdirAll(loc.fileRoot, 0o755); err != nil {
-				return nil, "", fmt.Errorf("artifactstore: default bucket %s: %w", loc.bucketURL, err)
+				return nil, fmt.Errorf("artifactstore: default bucket %s: %w", loc.bucketURL, err)
 			}
 		}
 		b, err = fileblob.OpenBucket(loc.fileRoot, &opts)
@@ -276,19 +303,19 @@ func (s *Store) bucket(ctx context.Context, uri string) (*blob.Bucket, string, e
 		b, err = blob.OpenBucket(ctx, loc.bucketURL)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("artifactstore: open bucket %s: %w", loc.bucketURL, err)
+		return nil, fmt.Errorf("artifactstore: open bucket %s: %w", loc.bucketURL, err)
 	}
-	s.buckets[loc.bucketURL] = b
-	return b, loc.key, nil
+	return b, nil
 }
 
 // Stat describes the artifact at uri: an object, or a directory when there is no object at the
 // key but there are objects under key + "/".
 func (s *Store) Stat(ctx context.Context, uri string) (Object, error) {
-	b, key, err := s.bucket(ctx, uri)
+	b, key, release, err := s.bucket(ctx, uri)
 	if err != nil {
 		return Object{}, err
 	}
+	defer release()
 	if key != "" {
 		a, err := b.Attributes(ctx, key)
 		if err == nil {
@@ -317,21 +344,24 @@ func dirPrefix(key string) string {
 // Open returns a reader of the object at uri; the caller closes it. A directory is not an
 // object: opening one is ErrNotFound (use List).
 func (s *Store) Open(ctx context.Context, uri string) (io.ReadCloser, Object, error) {
-	b, key, err := s.bucket(ctx, uri)
+	b, key, release, err := s.bucket(ctx, uri)
 	if err != nil {
 		return nil, Object{}, err
 	}
 	if key == "" {
+		release()
 		return nil, Object{}, fmt.Errorf("%s: a bucket root is not an object: %w", uri, ErrNotFound)
 	}
 	r, err := b.NewReader(ctx, key, nil)
 	if gcerrors.Code(err) == gcerrors.NotFound {
+		release()
 		return nil, Object{}, fmt.Errorf("%s: %w", uri, ErrNotFound)
 	}
 	if err != nil {
+		release()
 		return nil, Object{}, fmt.Errorf("open %s: %w", uri, err)
 	}
-	return r, Object{URI: uri, Size: r.Size(), ModTime: r.ModTime(), ContentType: r.ContentType()}, nil
+	return &objectReader{Reader: r, release: release}, Object{URI: uri, Size: r.Size(), ModTime: r.ModTime(), ContentType: r.ContentType()}, nil
 }
 
 // List returns the objects under the directory uri (recursively), sorted by path, with Path
@@ -339,10 +369,11 @@ func (s *Store) Open(ctx context.Context, uri string) (io.ReadCloser, Object, er
 // whether there were more. An empty result with a nil error never happens: no entries is
 // ErrNotFound.
 func (s *Store) List(ctx context.Context, uri string) (objs []Object, truncated bool, err error) {
-	b, key, err := s.bucket(ctx, uri)
+	b, key, release, err := s.bucket(ctx, uri)
 	if err != nil {
 		return nil, false, err
 	}
+	defer release()
 	prefix := dirPrefix(key)
 	it := b.List(&blob.ListOptions{Prefix: prefix})
 	for {
@@ -382,10 +413,11 @@ func Join(uri, rel string) string {
 
 // Write stores the content of r as the object at uri, replacing it. contentType may be empty.
 func (s *Store) Write(ctx context.Context, uri string, r io.Reader, contentType string) error {
-	b, key, err := s.bucket(ctx, uri)
+	b, key, release, err := s.bucket(ctx, uri)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if key == "" {
 		return fmt.Errorf("write %s: no key: %w", uri, ErrInvalidURI)
 	}
@@ -464,3 +496,16 @@ func (s *Store) checkQuery(scheme, rawQuery string) error {
 }
 
 func normEndpoint(e string) string { return strings.ToLower(strings.TrimRight(e, "/")) }
+
+// objectReader releases its bucket when closed.
+type objectReader struct {
+	*blob.Reader
+	release func()
+}
+
+// Close closes the reader and releases its bucket.
+func (r *objectReader) Close() error {
+	err := r.Reader.Close()
+	r.release()
+	return err
+}

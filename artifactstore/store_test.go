@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -238,7 +239,11 @@ func TestFileStore(t *testing.T) {
 }
 
 func TestS3Store(t *testing.T) {
-	srv := s3test.Start(t, "artifacts", "other")
+	extra := make([]string, 40) // more buckets than a Store keeps open
+	for i := range extra {
+		extra[i] = fmt.Sprintf("extra-%d", i)
+	}
+	srv := s3test.Start(t, append([]string{"artifacts", "other"}, extra...)...)
 	ctx := context.Background()
 	s, err := artifactstore.New(ctx, artifactstore.Options{DefaultBucket: srv.BucketURL("artifacts")})
 	if err != nil {
@@ -266,6 +271,14 @@ func TestS3Store(t *testing.T) {
 	}
 	if got := readAll(t, s, "s3://artifacts/wf/pod-1/out.txt?"+bu.RawQuery); got != "hello" {
 		t.Errorf("explicit s3 URI = %q", got)
+	}
+	for _, b := range extra {
+		put("s3://"+b+"/k.txt", b)
+	}
+	for _, b := range extra {
+		if got := readAll(t, s, "s3://"+b+"/k.txt"); got != b {
+			t.Errorf("s3://%s/k.txt = %q", b, got)
+		}
 	}
 	// An archive as Argo stores it: read its entries from the object stream.
 	archive := tgz(t, []string{"./metrics.json", "plots/loss.svg"}, map[string]string{"./metrics.json": `{"acc":0.9}`, "plots/loss.svg": "<svg/>"})

@@ -95,8 +95,11 @@ func (e *Env) startNodeSimulation(ctx context.Context, cs kubernetes.Interface, 
 		return err
 	}
 	stages := filepath.Join(e.Dir, "kwok-stages.yaml")
-	if err := os.WriteFile(stages, kwokStages, 0o600); err != nil {
+	if err := os.WriteFile(stages, append(append([]byte{}, kwokStages...), podLogsConfig(e.podLogFile())...), 0o600); err != nil {
 		return fmt.Errorf("kube: write kwok stages: %w", err)
+	}
+	if err := os.WriteFile(e.podLogFile(), nil, 0o600); err != nil {
+		return fmt.Errorf("kube: create pod log: %w", err)
 	}
 	procs := []*process{
 		{name: "kube-scheduler", args: []string{
@@ -113,7 +116,12 @@ func (e *Env) startNodeSimulation(ctx context.Context, cs kubernetes.Interface, 
 		{name: "kwok", args: []string{
 			"--kubeconfig=" + kubeconfig, "--config=" + stages,
 			"--manage-single-node=" + FakeNode,
+			// kwok's kubelet-like server: the node advertises it (InternalIP
+			// and daemonEndpoints), so the API server proxies pods/log to it
+			// over TLS with the harness's serving certificate.
 			"--server-address=127.0.0.1:" + itoa(ports[2]),
+			"--node-ip=127.0.0.1", "--node-port=" + itoa(ports[2]),
+			"--tls-cert-file=" + e.pki.certFile, "--tls-private-key-file=" + e.pki.keyFile,
 			"--node-lease-duration-seconds=0",
 		}},
 	}

@@ -129,6 +129,10 @@ func (e *Env) start(ctx context.Context) error {
 			"--service-account-signing-key-file=" + p.saKeyFile,
 			"--service-account-issuer=https://kubernetes.default.svc",
 			"--allow-privileged=true",
+			// Pod logs are proxied to kwok's kubelet-like server on loopback,
+			// whose certificate the harness's CA signed.
+			"--kubelet-preferred-address-types=InternalIP",
+			"--kubelet-certificate-authority=" + p.caFile,
 			// The kubernetes Service cannot point at a loopback address.
 			"--endpoint-reconciler-type=none",
 			// Large CRDs (Argo's Workflow CRD is 3 MB) on a busy 2-core machine

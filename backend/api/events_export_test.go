@@ -23,3 +23,11 @@ func SetEndpointProbeTimeoutForTest(d time.Duration) (restore func()) {
 
 // ActiveRunFeeds is the number of run feeds (store pollers) running.
 func ActiveRunFeeds() int64 { return activeRunFeeds.Load() }
+
+// SetRunsSummaryIntervalForTest changes how often the runs summary stream reads the store and
+// returns a function restoring it.
+func SetRunsSummaryIntervalForTest(d time.Duration) (restore func()) {
+	old := runsSummaryInterval
+	runsSummaryInterval = d
+	return func() { runsSummaryInterval = old }
+}

@@ -47,6 +47,12 @@ func openEvents(t *testing.T, base, runID, lastID string) (<-chan sse, context.C
 		cancel()
 		t.Fatalf("events: %s, Content-Type %q", res.Status, res.Header.Get("Content-Type"))
 	}
+	t.Cleanup(cancel)
+	return readEvents(res), cancel
+}
+
+// readEvents parses a text/event-stream body into events on a channel closed at its end.
+func readEvents(res *http.Response) <-chan sse {
 	ch := make(chan sse, 100)
 	go func() {
 		defer close(ch)
@@ -71,8 +77,7 @@ func openEvents(t *testing.T, base, runID, lastID string) (<-chan sse, context.C
 			}
 		}
 	}()
-	t.Cleanup(cancel)
-	return ch, cancel
+	return ch
 }
 
 // next returns the next event, failing the test after a timeout or when the stream ended.

@@ -55,6 +55,7 @@ var operations = []operation{
 	{pattern: "DELETE /api/v1/runs/{id}/tags/{key}", summary: "Delete a tag"},
 	{pattern: "GET /api/v1/runs/{id}/lineage", summary: "Artifacts a run produced and consumed", response: LineageResponse{}},
 	{pattern: "GET /api/v1/runs/{id}/events", summary: "Server-sent events (text/event-stream) of a run: snapshot, node, run, then end or deleted; Last-Event-ID resumes", text: true},
+	{pattern: "GET /api/v1/runs/events", summary: "Server-sent events (text/event-stream) of the namespace's runs summary (RunsSummary): active and failed counts, newest runs", text: true},
 	{pattern: "GET /api/v1/namespaces", summary: "The caller's namespaces and roles", response: ListNamespacesResponse{}},
 
 	{pattern: "POST /api/v1/recurring-runs", summary: "Create a recurring run (cron or interval)", request: RecurringRun{}, response: RecurringRun{}},

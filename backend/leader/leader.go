@@ -96,6 +96,18 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Validate reports every problem of c (with its defaults applied) that would keep Run from
+// campaigning, wrapped in ErrInvalidConfig; nil when there is none or AlwaysLeader is set.
+func (c Config) Validate() error {
+	if c.AlwaysLeader {
+		return nil
+	}
+	if errs := c.withDefaults().validate(); len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, errs.ToAggregate())
+	}
+	return nil
+}
+
 // validate reports every problem of a defaulted Config.
 func (c Config) validate() field.ErrorList {
 	var errs field.ErrorList
@@ -130,8 +142,8 @@ func Run(ctx context.Context, cfg Config, onLead func(ctx context.Context)) erro
 		return nil
 	}
 	cfg = cfg.withDefaults()
-	if errs := cfg.validate(); len(errs) > 0 {
-		return fmt.Errorf("%w: %w", ErrInvalidConfig, errs.ToAggregate())
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
 	lock := &resourcelock.LeaseLock{
 		LeaseMeta:  metaOf(cfg),

@@ -210,10 +210,13 @@ func (s *Server) open(ctx context.Context) error {
 	}
 	s.runs = mgr
 	s.closers = append(s.closers, mgr.Close)
-	if cfg.Leader == nil { // elected replicas reconcile when they become the leader
-		if err := mgr.Reconcile(ctx); err != nil {
+	if cfg.Leader != nil {
+		// Elected replicas reconcile runs when they become the leader (runs.Manager.Lead).
+		if err := cfg.Leader.Validate(); err != nil {
 			return fmt.Errorf("server: %w", err)
 		}
+	} else if err := mgr.Reconcile(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
 	// Single-user (no tokens), the user may read their own files; with tokens, file:// artifacts
 	// are served from the run directories and the default store only.

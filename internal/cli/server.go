@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -23,6 +24,7 @@ import (
 
 	"github.com/kilnml/kiln/backend/leader"
 	"github.com/kilnml/kiln/backend/mlflow"
+	"github.com/kilnml/kiln/backend/runs"
 	"github.com/kilnml/kiln/backend/server"
 	"github.com/kilnml/kiln/backend/store"
 )
@@ -70,6 +72,7 @@ bearer tokens mapped to users and namespaces and may listen on any address.`,
 			if cfg.Leader, err = elect.config(cmd.Flags(), &kube); err != nil {
 				return err
 			}
+			cfg.LeaderScanInterval = elect.scan
 			srv, err := server.New(ctx, cfg)
 			if err != nil {
 				return err
@@ -160,14 +163,19 @@ func envOr(key, def string) string {
 
 // leaderFlags configure leader election among replicas (--engine kubernetes).
 type leaderFlags struct {
-	elect         bool
-	namespace, id string
+	elect                     bool
+	namespace, id             string
+	lease, renew, retry, scan time.Duration
 }
 
 func (l *leaderFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&l.elect, "leader-elect", false, "elect through a Lease the replica that follows runs and fires recurring runs, so several replicas can share a PostgreSQL store (default true with --engine kubernetes)")
 	f.StringVar(&l.namespace, "leader-election-namespace", "", "namespace of the leader election Lease (default $POD_NAMESPACE, else --kube-namespace)")
 	f.StringVar(&l.id, "leader-election-id", leader.DefaultName, "name of the leader election Lease")
+	f.DurationVar(&l.lease, "leader-election-lease-duration", leader.DefaultLeaseDuration, "how long other replicas wait before taking over a Lease that is not renewed")
+	f.DurationVar(&l.renew, "leader-election-renew-deadline", leader.DefaultRenewDeadline, "how long the leader tries to renew before it stops leading (less than the lease duration)")
+	f.DurationVar(&l.retry, "leader-election-retry-period", leader.DefaultRetryPeriod, "interval between attempts to acquire or renew the Lease")
+	f.DurationVar(&l.scan, "leader-scan-interval", runs.DefaultScanInterval, "how often the leader looks for runs created through other replicas")
 }
 
 // config returns the election's configuration, or nil when this process leads alone.
@@ -194,5 +202,6 @@ func (l *leaderFlags) config(f *pflag.FlagSet, k *kubeFlags) (*leader.Config, er
 		return nil, fmt.Errorf("leader election: kubernetes client: %w", err)
 	}
 	ns := cmp.Or(l.namespace, os.Getenv("POD_NAMESPACE"), k.namespace)
-	return &leader.Config{Client: cs.CoordinationV1(), Namespace: ns, Name: l.id}, nil
+	return &leader.Config{Client: cs.CoordinationV1(), Namespace: ns, Name: l.id,
+		LeaseDuration: l.lease, RenewDeadline: l.renew, RetryPeriod: l.retry}, nil
 }

@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -530,5 +531,20 @@ func TestEmbeddedServerLeads(t *testing.T) {
 	r := &replica{name: "embedded", ts: ts}
 	if !r.leading(t) {
 		t.Error("kiln_leader = 0 on the embedded server, want 1")
+	}
+}
+
+// TestServerRejectsInvalidLeaderConfig: a leader election that could never run fails New
+// rather than leave the replica silently unable to lead.
+func TestServerRejectsInvalidLeaderConfig(t *testing.T) {
+	_, err := server.New(context.Background(), server.Config{DataDir: t.TempDir(), SchedulerInterval: -1,
+		Leader: &leader.Config{LeaseDuration: time.Second, RenewDeadline: 2 * time.Second}})
+	if !errors.Is(err, leader.ErrInvalidConfig) {
+		t.Fatalf("New = %v, want ErrInvalidConfig", err)
+	}
+	for _, w := range []string{"client", "namespace", "renewDeadline"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not mention %s", err, w)
+		}
 	}
 }

@@ -80,7 +80,8 @@ type nodeWrites struct {
 }
 
 func (w *nodeWrites) add(replica, runID string, n store.Node) {
-	key := fmt.Sprintf("%s/%s %s %q %d %d %s", runID, n.ID, n.Phase, n.Message, n.StartedAt.UnixNano(), n.FinishedAt.UnixNano(), n.Outputs)
+	key := fmt.Sprintf("%s/%s %s %q started %s finished %s outputs %s", runID, n.ID, n.Phase, n.Message,
+		n.StartedAt.Format(time.RFC3339Nano), n.FinishedAt.Format(time.RFC3339Nano), n.Outputs)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes[key] = append(w.writes[key], replica)

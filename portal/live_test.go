@@ -141,3 +141,32 @@ func TestRunPageEventsWithToken(t *testing.T) {
 		t.Errorf("%d nodes Succeeded, want 4", n)
 	}
 }
+
+// TestHomeLiveCounts watches the home page while runs start and fail through the API: the
+// running and failed counts and the recent runs follow GET /runs/events without reloads or
+// polling.
+func TestHomeLiveCounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test: skipped with -short")
+	}
+	b := newBrowser(t, 1280, 900)
+	e := newPortalEnv(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b.do("open home", 20*time.Second, chromedp.Navigate(e.url+"/#/"),
+		waitJS(`document.querySelector('.cards')?.dataset.live === 'true' && document.querySelector('#running-count')?.textContent === '0'`))
+	b.resetRequests()
+	run, err := e.c.CreateRun(ctx, api.CreateRunRequest{Name: "tracked"}) // tracking-only: Running
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do("running count", 20*time.Second, waitJS(`document.querySelector('#running-count').textContent === '1' && document.querySelector('main tbody')?.textContent.includes('tracked')`))
+	if _, err := e.c.SetRunStatus(ctx, run.ID, api.SetRunStatusRequest{Phase: "Failed"}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("failed count", 20*time.Second, waitJS(`document.querySelector('#running-count').textContent === '0' && document.querySelector('#failed-count').textContent === '1' && document.querySelector('main tbody .phase-Failed')`))
+	b.shot("23-home-live")
+	if got := b.requests(regexp.MustCompile(`^/api/v1/runs`)); len(got) > 0 {
+		t.Errorf("the home page sent requests while it followed the summary stream: %v", got)
+	}
+}

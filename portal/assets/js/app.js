@@ -1,5 +1,5 @@
 // app.js: the router (on the URL fragment), the header's namespace switcher and the home page.
-import { h, fill, api, errorBox, phase, fmtTime, fmtDuration, namespace, setNamespace, parseHash, currentPage } from './lib.js';
+import { h, fill, api, errorBox, phase, fmtTime, fmtDuration, namespace, setNamespace, parseHash, currentPage, liveEvents } from './lib.js';
 import { runsPage, runPage } from './runs.js';
 import { pipelinesPage, pipelinePage } from './pipelines.js';
 import { experimentsPage, experimentPage, comparePage } from './experiments.js';
@@ -46,26 +46,35 @@ function render() {
   window.scrollTo(0, 0);
 }
 
-/** homePage: recent runs with status, running count, quick links. */
+/**
+ * homePage: recent runs with status, running count, quick links. The numbers come from one read
+ * of the runs list, then live from GET /runs/events (a summary pushed when it changes).
+ */
 function homePage() {
   const counts = h('div', { class: 'cards' });
   const recent = h('div', { class: 'table-wrap' }, h('p', { class: 'muted' }, 'Loading…'));
+  const activeFilter = 'phase == "Running" || phase == "Pending"', failedFilter = 'phase == "Failed" || phase == "Error"';
+  const show = (s) => {
+    const n = (c, more) => c + (more ? '+' : '');
+    fill(counts,
+      h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent(activeFilter) }, h('div', { class: 'big', id: 'running-count' }, n(s.active, s.activeMore)), 'running or pending'),
+      h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent(failedFilter) }, h('div', { class: 'big', id: 'failed-count' }, n(s.failed, s.failedMore)), 'failed'),
+      h('a', { class: 'card', href: '#/pipelines' }, h('div', { class: 'big' }, '↑'), 'upload or run a pipeline'),
+      h('a', { class: 'card', href: '#/notebooks' }, h('div', { class: 'big' }, '✎'), 'notebooks'));
+    fill(recent, h('table', {}, h('thead', {}, h('tr', {}, ['Run', 'Phase', 'Created', 'Duration'].map((c) => h('th', {}, c)))),
+      h('tbody', {}, s.recent.length ? s.recent.map((r) => h('tr', {}, h('td', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id)), h('td', {}, phase(r.phase)), h('td', {}, fmtTime(r.createdAt)), h('td', {}, fmtDuration(r.startedAt, r.finishedAt))))
+        : h('tr', {}, h('td', { colspan: 4 }, 'No runs yet. Upload a pipeline and start one.')))));
+  };
   (async () => {
     try {
       const [rec, running, failed] = await Promise.all([
         api('/runs', { query: { pageSize: 10 } }),
-        api('/runs', { query: { pageSize: 100, filter: 'phase == "Running" || phase == "Pending"' } }),
-        api('/runs', { query: { pageSize: 100, filter: 'phase == "Failed" || phase == "Error"' } }),
+        api('/runs', { query: { pageSize: 100, filter: activeFilter } }),
+        api('/runs', { query: { pageSize: 100, filter: failedFilter } }),
       ]);
-      const n = (r) => r.runs.length + (r.nextPageToken ? '+' : '');
-      fill(counts, 
-        h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent('phase == "Running" || phase == "Pending"') }, h('div', { class: 'big', id: 'running-count' }, n(running)), 'running or pending'),
-        h('a', { class: 'card', href: '#/runs?filter=' + encodeURIComponent('phase == "Failed" || phase == "Error"') }, h('div', { class: 'big' }, n(failed)), 'failed'),
-        h('a', { class: 'card', href: '#/pipelines' }, h('div', { class: 'big' }, '↑'), 'upload or run a pipeline'),
-        h('a', { class: 'card', href: '#/notebooks' }, h('div', { class: 'big' }, '✎'), 'notebooks'));
-      fill(recent, h('table', {}, h('thead', {}, h('tr', {}, ['Run', 'Phase', 'Created', 'Duration'].map((c) => h('th', {}, c)))),
-        h('tbody', {}, rec.runs.length ? rec.runs.map((r) => h('tr', {}, h('td', {}, h('a', { href: '#/runs/' + r.id }, r.name || r.id)), h('td', {}, phase(r.phase)), h('td', {}, fmtTime(r.createdAt)), h('td', {}, fmtDuration(r.startedAt, r.finishedAt))))
-          : h('tr', {}, h('td', { colspan: 4 }, 'No runs yet. Upload a pipeline and start one.')))));
+      show({ active: running.runs.length, activeMore: !!running.nextPageToken, failed: failed.runs.length, failedMore: !!failed.nextPageToken, recent: rec.runs });
+      // Live from here on; if the stream cannot open, the page keeps what it read.
+      liveEvents('/runs/events', { summary: (s) => { show(s); counts.dataset.live = 'true'; } }, { last: null });
     } catch (e) { fill(recent, errorBox(e)); }
   })();
   const spaces = h('nav', { id: 'namespaces', 'aria-label': 'Your namespaces' });

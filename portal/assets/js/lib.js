@@ -190,6 +190,8 @@ export function liveEvents(path, handlers, { last = 'end' } = {}) {
     console.warn('live events unavailable, polling instead:', why);
     handlers.fallback?.();
   };
+  // Leaving the page ends the stream even if no event comes to notice it.
+  window.addEventListener('kiln:leave', close, { once: true });
   const names = Object.keys(handlers).filter((k) => k !== 'fallback');
   if (!localStorage.getItem('kiln.token') && typeof EventSource === 'function') {
     es = new EventSource(url(path));

@@ -37,6 +37,14 @@ type Config struct {
 	// run template). It applies only when the workflow sets none; nil or an
 	// empty result leaves the namespace's default.
 	ServiceAccountFor func(wf *wfv1.Workflow) string
+	// ManageServiceAccounts makes Submit ensure that the workflow's service
+	// account (named by the workflow or ServiceAccountFor) exists in the
+	// run's namespace, creating it when absent with a RoleBinding to
+	// ExecutorRole (Argo's executor minimum), labelled as managed by Kiln.
+	// The engine's own account then needs get/create on serviceaccounts,
+	// create on roles and rolebindings, and the executor's rights itself
+	// (Kubernetes refuses to let an account grant rights it lacks).
+	ManageServiceAccounts bool
 
 	// DefaultTTL applies to workflows that set no spec.ttlStrategy.
 	DefaultTTL *wfv1.TTLStrategy

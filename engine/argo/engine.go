@@ -46,6 +46,9 @@ type Engine struct {
 	// update still queued in the informer does not bring a run back.
 	forgotten map[types.UID]bool
 	forgotQ   []types.UID
+	// ensured holds the "namespace/name" of service accounts already
+	// ensured (Config.ManageServiceAccounts).
+	ensured map[string]bool
 }
 
 // maxForgotten bounds the memory of deleted Workflows' UIDs.
@@ -78,7 +81,7 @@ func newEngine(ctx context.Context, cfg Config, kube kubernetes.Interface, wfc w
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{cfg: cfg, log: log, kube: kube, wfc: wfc, stop: make(chan struct{}), runs: map[string]*run{}, forgotten: map[types.UID]bool{}}
+	e := &Engine{cfg: cfg, log: log, kube: kube, wfc: wfc, stop: make(chan struct{}), runs: map[string]*run{}, forgotten: map[types.UID]bool{}, ensured: map[string]bool{}}
 	if e.cfg.Archive == nil {
 		e.cfg.Archive = artifactArchive{kube: kube}
 	}
@@ -181,6 +184,11 @@ func (e *Engine) Submit(ctx context.Context, wf *wfv1.Workflow, opts engine.Subm
 	wf.Labels[LabelRunID] = id
 	if wf.Spec.ServiceAccountName == "" && e.cfg.ServiceAccountFor != nil {
 		wf.Spec.ServiceAccountName = e.cfg.ServiceAccountFor(wf)
+	}
+	if sa := wf.Spec.ServiceAccountName; sa != "" && e.cfg.ManageServiceAccounts {
+		if err := e.ensureServiceAccount(ctx, wf.Namespace, sa); err != nil {
+			return "", fmt.Errorf("argo: submit run %q: %w", id, err)
+		}
 	}
 	if wf.Spec.TTLStrategy == nil && e.cfg.DefaultTTL != nil {
 		wf.Spec.TTLStrategy = e.cfg.DefaultTTL.DeepCopy()

@@ -29,6 +29,9 @@ import (
 // workflow-controller serves all of them (each is a process on a 2-core machine).
 const e2eNamespace = "kiln-e2e"
 
+// runSAPrefix prefixes the per-pipeline service accounts of e2e runs.
+const runSAPrefix = "kiln-run-"
+
 // e2e is a Kiln server whose engine is Argo on the shared control plane, with
 // Argo's workflow-controller and kwok running pods.
 type e2e struct {
@@ -60,7 +63,12 @@ func startE2E(t *testing.T) *e2e {
 		}
 		// The engine and server live as long as the test binary: the shared
 		// control plane is stopped by kube.Main after the last test.
-		eng, err := argoengine.New(ctx, argoengine.Config{RestConfig: env.Config, Namespace: e2eNamespace, Namespaces: []string{e2eNamespace}})
+		eng, err := argoengine.New(ctx, argoengine.Config{
+			RestConfig: env.Config, Namespace: e2eNamespace, Namespaces: []string{e2eNamespace},
+			// A service account per run template, created on first use.
+			ServiceAccountFor:     argoengine.ServiceAccountPerPipeline(runSAPrefix),
+			ManageServiceAccounts: true,
+		})
 		if err != nil {
 			e2eShared.err = err
 			return

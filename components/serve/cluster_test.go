@@ -327,4 +327,3 @@ func runtimeConvert(in any, out any) error {
 	}
 	return yaml.UnmarshalStrict(b, out)
 }
-

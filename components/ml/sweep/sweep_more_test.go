@@ -47,6 +47,9 @@ func TestValidate(t *testing.T) {
 		}},
 		{"max below min", func(e *sweep.Experiment) { e.Space[0].Max = 1e-5 }, []string{"space[0].max"}},
 		{"empty space", func(e *sweep.Experiment) { e.Space = nil }, []string{"space"}},
+		{"negative early stopping settings", func(e *sweep.Experiment) {
+			e.EarlyStopping = &sweep.MedianStop{MinTrials: -1, StartStep: -1, ReportEvery: -10}
+		}, []string{"early_stopping.min_trials", "early_stopping.start_step", "early_stopping.report_every"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -233,6 +233,12 @@ func (m *Manager) Cancel(ctx context.Context, namespace, id string) error {
 		_, err = m.st.UpdateRun(ctx, namespace, id, store.RunUpdate{Phase: store.PhaseCancelled, Message: &msg, FinishedAt: m.now()})
 	}
 	if err != nil {
+		if m.elected {
+			// The engine did not take the cancel: withdraw the request, so that the run is not
+			// recorded Cancelled if it fails on its own.
+			empty := ""
+			_, _ = m.st.UpdateRun(context.WithoutCancel(ctx), namespace, id, store.RunUpdate{Message: &empty})
+		}
 		return fmt.Errorf("cancel run %q: %w", id, err)
 	}
 	return nil

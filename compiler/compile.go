@@ -248,6 +248,7 @@ func (c *compilation) workflowSpec() *wfv1.WorkflowSpec {
 			spec.WorkflowMetadata.Annotations = map[string]string{AnnotationDisplayNames: displayNamesJSON(c.displayNames)}
 		}
 	}
+	c.finishLimits()
 	spec.Templates = make([]wfv1.Template, len(c.templates))
 	for i, t := range c.templates {
 		spec.Templates[i] = *t

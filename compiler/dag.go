@@ -28,6 +28,8 @@ type compilation struct {
 	displayNames map[string]string
 	// loopDAG records which loop blocks compile to their own DAG template.
 	loopDAGs map[*ir.Block]*dag
+	// limits are the templates that bound a loop's parallelism, completed by finishLimits.
+	limits []limitedLoop
 }
 
 func newCompilation(p *ir.Pipeline, opts Options) *compilation {
@@ -241,10 +243,6 @@ func (d *dag) build() {
 			}
 			child := d.c.newDAG(d.pipeline, it.loop, d, name, d.top)
 			child.tmpl.Inputs.Parameters = append(child.tmpl.Inputs.Parameters, wfv1.Parameter{Name: "item"})
-			if it.loop.Loop.Parallelism > 0 {
-				n := int64(it.loop.Loop.Parallelism)
-				child.tmpl.Parallelism = &n
-			}
 			d.c.loopDAGs[it.loop] = child
 			child.build()
 			children[it.loop] = child
@@ -259,7 +257,11 @@ func (d *dag) build() {
 			continue
 		}
 		if child := children[it.loop]; child != nil {
-			tasks = append(tasks, d.loopTask(child))
+			t := d.loopTask(child)
+			if n := it.loop.Loop.Parallelism; n > 0 {
+				t = d.limitLoop(t, child, n)
+			}
+			tasks = append(tasks, t)
 		}
 	}
 	d.tmpl.DAG.Tasks = tasks

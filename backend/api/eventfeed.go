@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,14 +16,43 @@ var activeRunFeeds atomic.Int64
 
 // runFeeds shares one store poller among the event streams of a run on this replica, so a run
 // watched in ten tabs costs the store one read per poll interval, not ten.
+//
+// It also ends streams when their http.Server shuts down: Shutdown waits for active requests,
+// and an event stream never ends by itself, so without this a server with an open portal tab
+// would wait for its whole shutdown timeout. Clients reconnect (to another replica, or to this
+// one when it is back) with Last-Event-ID.
 type runFeeds struct {
-	h     *Handler
-	mu    sync.Mutex
-	feeds map[string]*runFeed // by namespace + "/" + run ID
+	h         *Handler
+	mu        sync.Mutex
+	feeds     map[string]*runFeed            // by namespace + "/" + run ID
+	shutdowns map[*http.Server]chan struct{} // closed when that server shuts down
 }
 
 func newRunFeeds(h *Handler) *runFeeds {
-	return &runFeeds{h: h, feeds: map[string]*runFeed{}}
+	return &runFeeds{h: h, feeds: map[string]*runFeed{}, shutdowns: map[*http.Server]chan struct{}{}}
+}
+
+// closing returns a channel closed when the http.Server serving r shuts down (nil, which never
+// fires, when r carries no server).
+func (f *runFeeds) closing(r *http.Request) <-chan struct{} {
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch, ok := f.shutdowns[srv]
+	if !ok {
+		ch = make(chan struct{})
+		f.shutdowns[srv] = ch
+		srv.RegisterOnShutdown(func() {
+			close(ch)
+			f.mu.Lock()
+			delete(f.shutdowns, srv)
+			f.mu.Unlock()
+		})
+	}
+	return ch
 }
 
 // runFeed polls one run while it has subscribers and publishes what each poll read.

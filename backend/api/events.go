@@ -201,6 +201,7 @@ func (f *runFeeds) runEvents(w http.ResponseWriter, r *http.Request) error {
 		_ = sw.send("end", cur.hash, RunEvent{Run: cur.run, Progress: cur.progress})
 		return nil
 	}
+	closing := f.closing(r)
 	feed, unsubscribe := f.subscribe(ns, id)
 	defer unsubscribe()
 	beat := time.NewTicker(eventHeartbeat)
@@ -213,6 +214,8 @@ func (f *runFeeds) runEvents(w http.ResponseWriter, r *http.Request) error {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-closing:
+			return nil // the server shuts down; the client reconnects with Last-Event-ID
 		case <-beat.C:
 			if sw.comment("keep-alive") != nil {
 				return nil

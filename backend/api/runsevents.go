@@ -65,7 +65,8 @@ func (h *Handler) runsSummary(r *http.Request, ns string, active, failed *filter
 
 // runsEvents streams a namespace's RunsSummary (GET /api/v1/runs/events): a "summary" event
 // at once and whenever it changes (read every runsSummaryInterval), until the client leaves.
-func (h *Handler) runsEvents(w http.ResponseWriter, r *http.Request) error {
+func (f *runFeeds) runsEvents(w http.ResponseWriter, r *http.Request) error {
+	h := f.h
 	ns, _, err := h.namespace(r, read)
 	if err != nil {
 		return err
@@ -93,6 +94,7 @@ func (h *Handler) runsEvents(w http.ResponseWriter, r *http.Request) error {
 	if sw.write([]byte("retry: "+strconv.Itoa(eventRetryMillis)+"\n\n")) != nil {
 		return nil
 	}
+	closing := f.closing(r)
 	var last []byte
 	poll := time.NewTicker(runsSummaryInterval)
 	defer poll.Stop()
@@ -107,6 +109,8 @@ func (h *Handler) runsEvents(w http.ResponseWriter, r *http.Request) error {
 		}
 		select {
 		case <-r.Context().Done():
+			return nil
+		case <-closing:
 			return nil
 		case <-beat.C:
 			if sw.comment("keep-alive") != nil {

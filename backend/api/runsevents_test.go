@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kilnml/kiln/backend/api"
+	"github.com/kilnml/kiln/backend/client"
 	"github.com/kilnml/kiln/backend/server"
 )
 
@@ -67,4 +69,50 @@ func TestRunsEvents(t *testing.T) {
 	waitStreams(t, 1)
 	cancel()
 	waitStreams(t, 0)
+}
+
+// TestEventStreamsEndOnShutdown checks that open event streams do not hold up a graceful
+// shutdown: http.Server.Shutdown waits for active requests, and a stream never ends by itself.
+func TestEventStreamsEndOnShutdown(t *testing.T) {
+	srv, err := server.New(context.Background(), server.Config{Store: sqliteStore(t), DataDir: t.TempDir(), SchedulerInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler()}
+	go hs.Serve(ln)
+	base := "http://" + ln.Addr().String()
+	run, err := client.New(base, client.Options{}).CreateRun(ctx(t), api.CreateRunRequest{Name: "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEvents, _ := openEvents(t, base, run.ID, "")
+	next(t, runEvents)
+	res, err := http.Get(base + "/api/v1/runs/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := readEvents(res)
+	next(t, summary)
+	waitStreams(t, 2)
+
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := hs.Shutdown(sctx); err != nil {
+		t.Fatalf("shutdown with open streams: %v after %v", err, time.Since(start))
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("shutdown took %v with open event streams", took)
+	}
+	for range runEvents {
+	}
+	for range summary {
+	}
+	waitStreams(t, 0)
+	waitCount(t, "run feeds", api.ActiveRunFeeds, 0)
 }

@@ -111,14 +111,14 @@ func (m *Manager) Lead(ctx context.Context, opts LeadOptions) error {
 // scan follows every unfinished run of the store that the engine knows and no follower
 // handles, and marks lost those the engine has not known for lostAfter since their creation.
 func (m *Manager) scan(ctx context.Context, lostAfter time.Duration) error {
-	rs, err := m.st.ListUnfinishedRuns(ctx)
+	rs, err := m.st.ListUnfinishedRunRefs(ctx)
 	if err != nil {
 		return fmt.Errorf("scan runs: %w", err)
 	}
 	now := m.now()
 	var errs []error
 	for _, r := range rs {
-		if len(r.Spec) == 0 || m.isFollowing(r.ID) {
+		if !r.HasSpec || m.isFollowing(r.ID) {
 			continue // tracking-only runs belong to their clients
 		}
 		_, err := m.eng.Status(ctx, r.ID)
@@ -144,7 +144,7 @@ func (m *Manager) isFollowing(id string) bool {
 }
 
 // markLost records a run (and its active nodes) that its engine no longer knows as Error.
-func (m *Manager) markLost(ctx context.Context, r *store.Run) error {
+func (m *Manager) markLost(ctx context.Context, r store.RunRef) error {
 	msg := RestartMessage
 	if _, err := m.st.UpdateRun(ctx, r.Namespace, r.ID, store.RunUpdate{Phase: store.PhaseError, Message: &msg, FinishedAt: m.now()}); err != nil {
 		return fmt.Errorf("mark run %q lost: %w", r.ID, err)

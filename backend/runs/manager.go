@@ -315,12 +315,12 @@ func (emptyReader) Read([]byte) (int, error) { return 0, io.EOF }
 // followed again (the engine still knows it) or marked Error with RestartMessage. Tracking-only
 // runs (no spec) are left to their clients.
 func (m *Manager) Reconcile(ctx context.Context) error {
-	rs, err := m.st.ListUnfinishedRuns(ctx)
+	rs, err := m.st.ListUnfinishedRunRefs(ctx)
 	if err != nil {
 		return fmt.Errorf("reconcile runs: %w", err)
 	}
 	for _, r := range rs {
-		if len(r.Spec) == 0 {
+		if !r.HasSpec {
 			continue // a tracking-only run: its client, not an engine, finishes it
 		}
 		if _, err := m.eng.Status(ctx, r.ID); err == nil {

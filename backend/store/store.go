@@ -135,9 +135,10 @@ type Runs interface {
 	// DeleteRun removes the run with its nodes, params, metrics, tags and lineage events;
 	// artifacts it produced stay, without a run.
 	DeleteRun(ctx context.Context, namespace, id string) error
-	// ListUnfinishedRuns returns every run, in every namespace, whose phase is not terminal, for
-	// the reconciliation the server does on start-up.
-	ListUnfinishedRuns(ctx context.Context) ([]*Run, error)
+	// ListUnfinishedRunRefs returns every run, in every namespace, whose phase is not terminal,
+	// oldest first, without the runs' bodies (specs, parameters): for the reconciliation on
+	// start-up and the leader's periodic scan of runs it may have to follow.
+	ListUnfinishedRunRefs(ctx context.Context) ([]RunRef, error)
 
 	// UpsertNodes inserts or replaces nodes of one run (by node ID) in one transaction.
 	UpsertNodes(ctx context.Context, runID string, nodes []Node) error

@@ -135,6 +135,17 @@ type Run struct {
 	Archived   bool
 }
 
+// RunRef identifies a run in a scan of many: where it lives, its phase, and whether the backend
+// runs it (HasSpec) or a tracking client owns it.
+type RunRef struct {
+	ID        string
+	Namespace string
+	Phase     Phase
+	CreatedAt time.Time
+	// HasSpec is set when the run has a compiled workflow, so an engine executes it.
+	HasSpec bool
+}
+
 // Node is one node of a run's execution graph, as reported by the engine.
 type Node struct {
 	RunID       string

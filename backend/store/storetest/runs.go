@@ -41,10 +41,16 @@ func testRunsCRUD(t *testing.T, s store.Store) {
 	wantErr(t, s.CreateRun(c, &store.Run{Namespace: "ns", Phase: "Exploded"}), store.ErrInvalidArgument, "create with unknown phase")
 
 	pending := newRun(t, s, store.Run{Namespace: "ns", Name: "pending"})
-	running := newRun(t, s, store.Run{Namespace: "other", Name: "running", Phase: store.PhaseRunning})
-	unfinished, err := s.ListUnfinishedRuns(c)
-	must(t, err, "list unfinished")
-	diff(t, "unfinished runs, all namespaces", []string{pending.ID, running.ID}, names(unfinished, func(r *store.Run) string { return r.ID }))
+	running := newRun(t, s, store.Run{Namespace: "other", Name: "running", Phase: store.PhaseRunning, Spec: []byte("kind: Workflow\n")})
+	tracked := newRun(t, s, store.Run{Namespace: "ns", Name: "tracked", Phase: store.PhaseRunning})
+	refs, err := s.ListUnfinishedRunRefs(c)
+	must(t, err, "list unfinished refs")
+	wantRefs := []store.RunRef{
+		{ID: pending.ID, Namespace: "ns", Phase: store.PhasePending, CreatedAt: pending.CreatedAt, HasSpec: false},
+		{ID: running.ID, Namespace: "other", Phase: store.PhaseRunning, CreatedAt: running.CreatedAt, HasSpec: true},
+		{ID: tracked.ID, Namespace: "ns", Phase: store.PhaseRunning, CreatedAt: tracked.CreatedAt, HasSpec: false},
+	}
+	diff(t, "unfinished runs, all namespaces, oldest first", wantRefs, refs)
 
 	must(t, s.SetRunArchived(c, "ns", r.ID, true), "archive")
 	got, err = s.GetRun(c, "ns", r.ID)

@@ -251,28 +251,38 @@ func (s *Store) DeleteRun(ctx context.Context, namespace, id string) error {
 	return nil
 }
 
-// ListUnfinishedRuns implements store.Runs.
-func (s *Store) ListUnfinishedRuns(ctx context.Context) ([]*store.Run, error) {
+// unfinished is the condition and arguments selecting runs whose phase is not terminal.
+func unfinished() (string, []any) {
 	terminal := []store.Phase{store.PhaseSucceeded, store.PhaseFailed, store.PhaseError, store.PhaseSkipped, store.PhaseOmitted, store.PhaseCancelled}
 	ph := make([]string, len(terminal))
 	args := make([]any, len(terminal))
 	for i, p := range terminal {
 		ph[i], args[i] = "?", string(p)
 	}
-	rows, err := s.query(ctx, s.read, `SELECT `+runCols+` FROM runs r WHERE r.phase NOT IN (`+strings.Join(ph, ", ")+`) ORDER BY r.created_at, r.id`, args...)
+	return `r.phase NOT IN (` + strings.Join(ph, ", ") + `)`, args
+}
+
+// ListUnfinishedRunRefs implements store.Runs.
+func (s *Store) ListUnfinishedRunRefs(ctx context.Context) ([]store.RunRef, error) {
+	cond, args := unfinished()
+	rows, err := s.query(ctx, s.read, `SELECT r.id, r.namespace, r.phase, r.created_at,
+CASE WHEN r.spec IS NULL OR length(r.spec) = 0 THEN 0 ELSE 1 END FROM runs r WHERE `+cond+` ORDER BY r.created_at, r.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list unfinished runs: %w", err)
 	}
 	defer rows.Close()
-	var runs []*store.Run
+	var refs []store.RunRef
 	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
+		var ref store.RunRef
+		var created sql.NullInt64
+		var hasSpec int
+		if err := rows.Scan(&ref.ID, &ref.Namespace, &ref.Phase, &created, &hasSpec); err != nil {
 			return nil, fmt.Errorf("list unfinished runs: %w", err)
 		}
-		runs = append(runs, r)
+		ref.CreatedAt, ref.HasSpec = fromNanos(created), hasSpec == 1
+		refs = append(refs, ref)
 	}
-	return runs, rows.Err()
+	return refs, rows.Err()
 }
 
 // UpsertNodes implements store.Runs.

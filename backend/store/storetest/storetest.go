@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ListRunsPaginationUnderInserts", testPaginationUnderInserts},
 		{"ListRunsOrderings", testListRunsOrderings},
 		{"ListRunsByMetric", testListRunsByMetric},
+		{"ListRunsByMetricPages", testListRunsByMetricPages},
 		{"ListRunsViewsAndExperiments", testListRunsViews},
 		{"PageTokenErrors", testPageTokenErrors},
 		{"Filters", testFilters},

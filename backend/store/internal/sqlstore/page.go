@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -23,9 +25,11 @@ type sortKey struct {
 // metricsPrefix starts an order-by key naming a metric.
 const metricsPrefix = "metrics."
 
-// missingMetric sorts runs without the metric after all others: it is the lowest double for a
-// descending order and the highest for an ascending one.
-const missingMetric = "1.7976931348623157e308"
+// missingMetric is the sort key in page tokens of runs without the metric (or whose latest
+// value is NaN), which come after all others: the highest double for an ascending order and the
+// lowest for a descending one. Tokens keep this shape so tokens issued before the metric
+// ordering was rewritten stay valid.
+const missingMetric = math.MaxFloat64
 
 // listSpec describes the orderings of one list.
 type listSpec struct {
@@ -60,13 +64,9 @@ func (l listSpec) parse(orderBy string) (ordering, error) {
 	}
 	desc := dir == "desc"
 	if metric, ok := strings.CutPrefix(f[0], metricsPrefix); ok && l.metrics && metric != "" {
-		// Metric keys are case-sensitive, so f[0] keeps its case.
-		sentinel := missingMetric
-		if desc {
-			sentinel = "-" + missingMetric
-		}
-		k := sortKey{metric: metric, expr: "COALESCE((SELECT t.value FROM latest_metrics t WHERE t.run_id = r.id AND t.key = (SELECT k FROM sortkey)), " + sentinel + ")"}
-		return ordering{spec: f[0] + " " + dir, key: k, desc: desc}, nil
+		// Metric keys are case-sensitive, so f[0] keeps its case. The query is built by
+		// listRunsByMetric, which walks latest_metrics in index order.
+		return ordering{spec: f[0] + " " + dir, key: sortKey{metric: metric}, desc: desc}, nil
 	}
 	name := strings.ToLower(f[0])
 	k, ok := l.keys[name]
@@ -118,13 +118,28 @@ func (b *builder) arg(v any) string {
 	return "?"
 }
 
+// clone returns a copy that can take more conditions and arguments without changing b.
+func (b *builder) clone() *builder {
+	return &builder{d: b.d, args: slices.Clone(b.args), conds: slices.Clone(b.conds)}
+}
+
 // where adds a condition; call arg for its values while building it, in order.
 func (b *builder) where(cond string) { b.conds = append(b.conds, cond) }
 
+// metricCursor is where a page ordered by a metric resumes: after the run with ID id, whose
+// latest value is value, or, when missing is set, among the runs without the metric.
+type metricCursor struct {
+	value   float64
+	id      string
+	missing bool
+}
+
 // pageQuery is a list query being built.
 type pageQuery struct {
-	with   string // a leading WITH clause, bound before every other argument
-	b      builder
+	b builder
+	// after is the decoded page token of a metric ordering, whose condition listRunsByMetric
+	// adds itself (it differs between the runs with the metric and those without).
+	after  *metricCursor
 	spec   listSpec
 	order  ordering
 	size   int
@@ -153,9 +168,6 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 	if opts.Filter != nil {
 		p.filter = opts.Filter.String()
 	}
-	if o.key.metric != "" {
-		p.with = "WITH sortkey (k) AS (SELECT CAST(" + p.b.arg(o.key.metric) + " AS TEXT)) "
-	}
 	if opts.PageToken != "" {
 		t, err := decodeToken(opts.PageToken)
 		if err != nil {
@@ -166,24 +178,26 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 		}
 		var key any = t.Key
 		switch {
+		case o.key.metric != "":
+			f, err := strconv.ParseFloat(t.Key, 64)
+			if err != nil {
+				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
+			}
+			p.after = &metricCursor{value: f, id: t.ID, missing: f == missingMetric || f == -missingMetric}
 		case o.key.numeric:
 			n, err := strconv.ParseInt(t.Key, 10, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
 			}
 			key = n
-		case o.key.metric != "":
-			f, err := strconv.ParseFloat(t.Key, 64)
-			if err != nil {
-				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
+		}
+		if p.after == nil {
+			cmp := ">"
+			if o.desc {
+				cmp = "<"
 			}
-			key = f
+			p.b.where(fmt.Sprintf("(%s, %s) %s (%s, %s)", o.key.expr, spec.id, cmp, p.b.arg(key), p.b.arg(t.ID)))
 		}
-		cmp := ">"
-		if o.desc {
-			cmp = "<"
-		}
-		p.b.where(fmt.Sprintf("(%s, %s) %s (%s, %s)", o.key.expr, spec.id, cmp, p.b.arg(key), p.b.arg(t.ID)))
 	}
 	if opts.Filter != nil {
 		frag, args, err := opts.Filter.SQL(s.d.Filter, len(p.b.args)+1)
@@ -200,7 +214,6 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 // sort key is selected last so next can build the token from it.
 func (p *pageQuery) build(selectFrom string) (string, []any) {
 	var sb strings.Builder
-	sb.WriteString(p.with)
 	sb.WriteString(selectFrom)
 	if len(p.b.conds) > 0 {
 		sb.WriteString(" WHERE ")

@@ -164,19 +164,51 @@ type withExtra struct {
 
 func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.extra...)...) }
 
-// listRunsByMetric reads a page ordered by a metric, selecting the sort value with each run so
-// the next page token matches what the page was sorted by.
+// listRunsByMetric reads a page ordered by the latest value of a metric. Runs with the metric
+// come first, read from latest_metrics in index order (key, value, run_id) and joined to runs,
+// so a page costs an index walk of about one page of rows rather than a sort of the namespace;
+// runs without the metric (or whose latest value is NaN) follow, in ID order. The page token
+// records the last run's value, or missingMetric once the page is among the runs without it.
 func (s *Store) listRunsByMetric(ctx context.Context, pq *pageQuery) ([]*store.Run, string, error) {
-	items, err := collect(ctx, s.read, pq, `SELECT `+runCols+`, `+pq.order.key.expr+` FROM runs r`,
-		func(sc interface{ Scan(...any) error }) (runWithKey, error) {
-			var rk runWithKey
-			var v sql.NullFloat64
-			r, err := scanRun(withExtra{sc, []any{&v}})
-			rk.run, rk.key = r, v.Float64
-			return rk, err
-		})
-	if err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
+	dir, cmp, missing := "ASC", ">", missingMetric
+	if pq.order.desc {
+		dir, cmp, missing = "DESC", "<", -missingMetric
+	}
+	var items []runWithKey
+	if pq.after == nil || !pq.after.missing {
+		// CROSS JOIN makes SQLite drive the join from latest_metrics (PostgreSQL plans it as an
+		// inner join); the namespace, filter and token conditions are checked per run.
+		b := pq.b.clone()
+		conds := append(b.conds, "r.id = lm.run_id", "lm.key = "+b.arg(pq.order.key.metric), "lm.value IS NOT NULL")
+		if a := pq.after; a != nil {
+			// The redundant bound lets both databases seek the index to the resume point.
+			conds = append(conds, fmt.Sprintf("lm.value %s= %s AND (lm.value %s %s OR lm.run_id %s %s)",
+				cmp, b.arg(a.value), cmp, b.arg(a.value), cmp, b.arg(a.id)))
+		}
+		q := fmt.Sprintf("SELECT %s, lm.value FROM latest_metrics lm CROSS JOIN runs r WHERE %s ORDER BY lm.value %s, lm.run_id %s LIMIT %d",
+			runCols, strings.Join(conds, " AND "), dir, dir, pq.size+1)
+		var err error
+		if items, err = s.scanRunsWithKey(ctx, q, b.args, items); err != nil {
+			return nil, "", fmt.Errorf("list runs: %w", err)
+		}
+	}
+	if len(items) <= pq.size {
+		b := pq.b.clone()
+		conds := append(b.conds, "NOT EXISTS (SELECT 1 FROM latest_metrics lm WHERE lm.run_id = r.id AND lm.key = "+
+			b.arg(pq.order.key.metric)+" AND lm.value IS NOT NULL)")
+		if a := pq.after; a != nil && a.missing {
+			conds = append(conds, "r.id "+cmp+" "+b.arg(a.id))
+		}
+		q := fmt.Sprintf("SELECT %s, NULL FROM runs r WHERE %s ORDER BY r.id %s LIMIT %d",
+			runCols, strings.Join(conds, " AND "), dir, pq.size+1-len(items))
+		n := len(items)
+		var err error
+		if items, err = s.scanRunsWithKey(ctx, q, b.args, items); err != nil {
+			return nil, "", fmt.Errorf("list runs: %w", err)
+		}
+		for i := n; i < len(items); i++ {
+			items[i].key = missing
+		}
 	}
 	items, next := finish(pq, items, func(rk runWithKey, _ string) any { return rk.key }, func(rk runWithKey) string { return rk.run.ID })
 	runs := make([]*store.Run, len(items))
@@ -184,6 +216,24 @@ func (s *Store) listRunsByMetric(ctx context.Context, pq *pageQuery) ([]*store.R
 		runs[i] = rk.run
 	}
 	return runs, next, nil
+}
+
+// scanRunsWithKey appends the rows of q — run columns, then the sort value — to items.
+func (s *Store) scanRunsWithKey(ctx context.Context, q string, args []any, items []runWithKey) ([]runWithKey, error) {
+	rows, err := s.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v sql.NullFloat64
+		r, err := scanRun(withExtra{rows, []any{&v}})
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, runWithKey{run: r, key: v.Float64})
+	}
+	return items, rows.Err()
 }
 
 func unixOrZero(zero bool, n int64) int64 {

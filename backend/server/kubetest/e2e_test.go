@@ -41,9 +41,17 @@ type e2e struct {
 }
 
 var e2eShared struct {
-	once sync.Once
-	e    *e2e
-	err  error
+	once  sync.Once
+	e     *e2e
+	err   error
+	close func()
+}
+
+// closeE2E stops the end-to-end server, if one was started.
+func closeE2E() {
+	if e2eShared.close != nil {
+		e2eShared.close()
+	}
 }
 
 // startE2E returns the package's end-to-end server, started on first use. It
@@ -85,6 +93,12 @@ func startE2E(t *testing.T) *e2e {
 		}
 		ts := httptest.NewServer(srv.Handler())
 		e2eShared.e = &e2e{env: env, eng: eng, c: client.New(ts.URL, client.Options{})}
+		e2eShared.close = func() {
+			ts.Close()
+			srv.Close()
+			eng.Close()
+			os.RemoveAll(dir)
+		}
 	})
 	kube.Skip(t, e2eShared.err)
 	return e2eShared.e

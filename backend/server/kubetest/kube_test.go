@@ -21,7 +21,11 @@ import (
 	"github.com/kilnml/kiln/internal/testenv/kube"
 )
 
-func TestMain(m *testing.M) { os.Exit(kube.Main(m)) }
+func TestMain(m *testing.M) {
+	code := kube.Main(m)
+	closeE2E()
+	os.Exit(code)
+}
 
 const spec = `apiVersion: argoproj.io/v1alpha1
 kind: Workflow

@@ -15,4 +15,15 @@
 //
 // The shared instance has Argo's CRDs installed. Tests that restart the API
 // server or need a private one call Start themselves.
+//
+// Env.StartArgoController adds what runs workflows without a container
+// runtime. kwok simulates one node and moves pods through their phases
+// (AnnotationFail, AnnotationDuration). Since no container runs, the harness
+// reports each ended pod's WorkflowTaskResult as Argo's wait container
+// would for a container that wrote no files (output parameters take their
+// defaults, output artifacts get keys in the controller's placeholder
+// artifact repository), without which Argo keeps nodes with outputs
+// Running. The node advertises kwok's kubelet-like server, so pods/log
+// through the API server works; Env.AppendPodLog writes the log kwok serves
+// as every pod's main container log.
 package kube

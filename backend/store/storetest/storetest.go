@@ -43,6 +43,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"MetricHistoryDownsampling", testMetricHistoryDownsampling},
 		{"Tags", testTags},
 		{"ConcurrentLogBatch", testConcurrentLogBatch},
+		{"ConcurrentFailingBatches", testConcurrentFailingBatches},
 		{"OverlappingBatches", testOverlappingBatches},
 		{"DeleteRunCascades", testDeleteRunCascades},
 		{"ArtifactsAndLineage", testArtifactsAndLineage},

@@ -33,6 +33,10 @@ type Dialect struct {
 	MaxBatchRows int
 	// MetricID is the column that orders metric points logged at the same step (insertion order).
 	MetricID string
+	// GroupCommit writes concurrent LogBatch calls in shared transactions from one goroutine
+	// (see groupWriter). It suits a database with one writer connection, where batches wait for
+	// each other anyway and the commit is what they can share.
+	GroupCommit bool
 }
 
 // Store implements store.Store. Writes go to write (for SQLite, a single connection, so writes
@@ -48,6 +52,9 @@ type Store struct {
 	metricStmtOnce sync.Once
 	metricStmt     *sql.Stmt
 	metricStmtErr  error
+
+	// group writes LogBatch calls when Dialect.GroupCommit is set.
+	group *groupWriter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -57,11 +64,18 @@ func New(d Dialect, write, read *sql.DB) *Store {
 	if d.MaxBatchRows == 0 {
 		d.MaxBatchRows = 500
 	}
-	return &Store{d: d, write: write, read: read, now: func() time.Time { return time.Now().UTC().Round(0) }}
+	s := &Store{d: d, write: write, read: read, now: func() time.Time { return time.Now().UTC().Round(0) }}
+	if d.GroupCommit {
+		s.group = newGroupWriter(s)
+	}
+	return s
 }
 
 // Close closes both connection pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	var err error
 	if s.metricStmt != nil {
 		err = s.metricStmt.Close()

@@ -14,44 +14,54 @@ import (
 	"github.com/kilnml/kiln/backend/store"
 )
 
-// LogBatch implements store.Tracking.
+// LogBatch implements store.Tracking. With Dialect.GroupCommit, concurrent batches are written
+// by one goroutine in shared transactions (see groupWriter); either way LogBatch returns only
+// after the transaction holding the batch has committed.
 func (s *Store) LogBatch(ctx context.Context, runID string, params []store.Param, metrics []store.Metric, tags []store.Tag) error {
 	if err := validateBatch(params, metrics, tags); err != nil {
 		return fmt.Errorf("log batch to run %q: %w", runID, err)
 	}
-	if len(metrics) >= s.d.MaxBatchRows {
-		if err := s.prepareMetricInsert(ctx); err != nil {
-			return fmt.Errorf("log batch to run %q: %w", runID, err)
-		}
-	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var one int
-		if err := s.queryRow(ctx, tx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
-			return fmt.Errorf("run: %w", s.classify(err))
-		}
-		// Sorted, so concurrent batches take row locks in the same order (no deadlocks on PostgreSQL).
-		params = slices.SortedFunc(slices.Values(params), func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
-		tags = slices.SortedFunc(slices.Values(tags), func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
-		if err := s.logParams(ctx, tx, runID, params); err != nil {
-			return err
-		}
-		series, err := s.upsertLatest(ctx, tx, runID, metrics)
-		if err != nil {
-			return err
-		}
-		if err := s.insertMetrics(ctx, tx, series, metrics); err != nil {
-			return err
-		}
-		for _, t := range tags {
-			if _, err := s.exec(ctx, tx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)
-ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, t.Key, t.Value); err != nil {
-				return fmt.Errorf("tag %q: %w", t.Key, s.classify(err))
+	var err error
+	if s.group != nil {
+		err = s.group.submit(ctx, &logRequest{ctx: ctx, runID: runID, params: params, metrics: metrics, tags: tags})
+	} else {
+		if len(metrics) >= s.d.MaxBatchRows {
+			if err := s.prepareMetricInsert(ctx); err != nil {
+				return fmt.Errorf("log batch to run %q: %w", runID, err)
 			}
 		}
-		return nil
-	})
+		err = s.inTx(ctx, func(tx *sql.Tx) error { return s.logBatchTx(ctx, tx, runID, params, metrics, tags) })
+	}
 	if err != nil {
 		return fmt.Errorf("log batch to run %q: %w", runID, err)
+	}
+	return nil
+}
+
+// logBatchTx writes one validated batch in tx.
+func (s *Store) logBatchTx(ctx context.Context, tx *sql.Tx, runID string, params []store.Param, metrics []store.Metric, tags []store.Tag) error {
+	var one int
+	if err := s.queryRow(ctx, tx, `SELECT 1 FROM runs WHERE id = ?`, runID).Scan(&one); err != nil {
+		return fmt.Errorf("run: %w", s.classify(err))
+	}
+	// Sorted, so concurrent batches take row locks in the same order (no deadlocks on PostgreSQL).
+	params = slices.SortedFunc(slices.Values(params), func(a, b store.Param) int { return strings.Compare(a.Key, b.Key) })
+	tags = slices.SortedFunc(slices.Values(tags), func(a, b store.Tag) int { return strings.Compare(a.Key, b.Key) })
+	if err := s.logParams(ctx, tx, runID, params); err != nil {
+		return err
+	}
+	series, err := s.upsertLatest(ctx, tx, runID, metrics)
+	if err != nil {
+		return err
+	}
+	if err := s.insertMetrics(ctx, tx, series, metrics); err != nil {
+		return err
+	}
+	for _, t := range tags {
+		if _, err := s.exec(ctx, tx, `INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?)
+ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, t.Key, t.Value); err != nil {
+			return fmt.Errorf("tag %q: %w", t.Key, s.classify(err))
+		}
 	}
 	return nil
 }

@@ -70,7 +70,8 @@ func SeedRuns(tb testing.TB, s store.Store, n int) {
 }
 
 // BenchmarkListRuns measures one page of 50 runs from a store seeded by SeedRuns: the first page,
-// a page deep in the list (keyset token), and filtered pages. It reports the median latency.
+// a page deep in the list (keyset token), filtered pages and pages ordered by a metric (first,
+// deep, among the runs without the metric, filtered). It reports the median latency.
 func BenchmarkListRuns(b *testing.B, s store.Store) {
 	ctx := context.Background()
 	deep := ""
@@ -89,6 +90,20 @@ func BenchmarkListRuns(b *testing.B, s store.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Pages ordered by a metric deep among the runs that have it, and among those without it
+	// (every tenth run has accuracy: 10,000 have it, so 12,000 runs in is past them).
+	metricToken := func(order string, runs int) string {
+		opts := store.ListRunsOptions{ListOptions: store.ListOptions{Namespace: "bench", PageSize: 1000, OrderBy: order}}
+		for range runs / 1000 {
+			_, next, err := s.ListRuns(ctx, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts.PageToken = next
+		}
+		return opts.PageToken
+	}
+	metricDeep, metricMissing := metricToken("metrics.accuracy desc", 5000), metricToken("metrics.accuracy asc", 12000)
 	mustParse := func(expr string) *filter.Filter {
 		f, err := filter.Parse(expr)
 		if err != nil {
@@ -105,6 +120,11 @@ func BenchmarkListRuns(b *testing.B, s store.Store) {
 		{"by-name", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "name"}},
 		{"by-started", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "started_at desc"}},
 		{"by-metric", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy desc"}},
+		{"by-metric-asc", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy asc"}},
+		{"by-metric-deep", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy desc", PageToken: metricDeep}},
+		{"by-metric-without", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy asc", PageToken: metricMissing}},
+		{"by-metric-filtered", store.ListOptions{Namespace: "bench", PageSize: 50, OrderBy: "metrics.accuracy desc",
+			Filter: mustParse(`double(params.lr) < 0.3`)}},
 		{"filter-metric", store.ListOptions{Namespace: "bench", PageSize: 50, Filter: mustParse(`metrics.accuracy > 0.5`)}},
 		{"filter-param-and-name", store.ListOptions{Namespace: "bench", PageSize: 50,
 			Filter: mustParse(`double(params.lr) < 0.3 && name.startsWith("run-0")`)}},

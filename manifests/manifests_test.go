@@ -159,7 +159,6 @@ func TestApply(t *testing.T) {
 		allowed                              bool
 	}
 	server := "system:serviceaccount:kiln:kiln-server"
-	runner := "system:serviceaccount:kiln:kiln-runner"
 	checks := []check{
 		{server, "kiln", "argoproj.io", "workflows", "", "create", true},
 		{server, "kiln", "argoproj.io", "workflows", "", "watch", true},
@@ -180,9 +179,12 @@ func TestApply(t *testing.T) {
 		{server, "default", "argoproj.io", "workflows", "", "create", false},
 		{server, "", "", "nodes", "", "list", false},
 		{server, "", "rbac.authorization.k8s.io", "clusterroles", "", "create", false},
-		{runner, "kiln", "argoproj.io", "workflowtaskresults", "", "create", true},
-		{runner, "kiln", "argoproj.io", "workflows", "", "create", false},
-		{runner, "kiln", "", "secrets", "", "get", false},
+		{server, "kiln", "", "serviceaccounts", "", "create", true},
+		{server, "kiln", "", "serviceaccounts", "", "delete", false},
+		{server, "kiln", "rbac.authorization.k8s.io", "rolebindings", "", "create", true},
+		{server, "kiln", "rbac.authorization.k8s.io", "rolebindings", "", "delete", false},
+		{server, "kiln", "rbac.authorization.k8s.io", "roles", "", "create", false},
+		{server, "kiln", "rbac.authorization.k8s.io", "roles", "", "bind", false},
 	}
 	// Leader election reads and renews its own Lease and no other (such as another
 	// controller's in the same namespace).

@@ -98,9 +98,16 @@ func (e *Engine) ensureServiceAccount(ctx context.Context, ns, sa string) error 
 		}
 		e.log.Info("service account created", "namespace", ns, "serviceAccount", sa)
 	}
-	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: ExecutorRole, Namespace: ns, Labels: labels}, Rules: executorRules}
-	if _, err := e.kube.RbacV1().Roles(ns).Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("argo: create role %s/%s: %w", ns, ExecutorRole, err)
+	// The Role is looked up first: an operator may ship it (Kiln's manifests do) and give the
+	// server only get and bind on it rather than the right to create roles.
+	roles := e.kube.RbacV1().Roles(ns)
+	if _, err := roles.Get(ctx, ExecutorRole, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: ExecutorRole, Namespace: ns, Labels: labels}, Rules: executorRules}
+		if _, err := roles.Create(ctx, role, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("argo: create role %s/%s: %w", ns, ExecutorRole, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("argo: get role %s/%s: %w", ns, ExecutorRole, err)
 	}
 	bindingName := sa + "-executor"
 	if len(bindingName) > validation.DNS1123SubdomainMaxLength {

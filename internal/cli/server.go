@@ -122,7 +122,7 @@ func mlflowMounts(dataDir string) []server.Mount {
 
 // kubeFlags choose the engine: the local one (embedded default) or Argo Workflows on Kubernetes.
 type kubeFlags struct {
-	engine, kubeconfig, kubeContext, namespace, serviceAccount string
+	engine, kubeconfig, kubeContext, namespace, serviceAccount, serviceAccountPrefix string
 }
 
 func (k *kubeFlags) register(f *pflag.FlagSet) {
@@ -131,6 +131,8 @@ func (k *kubeFlags) register(f *pflag.FlagSet) {
 	f.StringVar(&k.kubeContext, "kube-context", "", "kubeconfig context for --engine kubernetes")
 	f.StringVar(&k.namespace, "kube-namespace", envOr("POD_NAMESPACE", "default"), "namespace that Workflows are created in, for --engine kubernetes")
 	f.StringVar(&k.serviceAccount, "run-service-account", os.Getenv("KILN_RUN_SERVICE_ACCOUNT"), "service account of pipeline pods, for --engine kubernetes")
+	f.StringVar(&k.serviceAccountPrefix, "run-service-account-prefix", os.Getenv("KILN_RUN_SERVICE_ACCOUNT_PREFIX"),
+		"give each pipeline's pods their own service account PREFIX<pipeline>, created with Argo's executor rights when absent, for --engine kubernetes")
 }
 
 // newEngine returns the Kubernetes engine, or nil for the local one (the server builds it).
@@ -144,8 +146,14 @@ func (k *kubeFlags) newEngine(ctx context.Context, log *slog.Logger) (*argoengin
 	}
 	cfg := argoengine.Config{Kubeconfig: k.kubeconfig, Context: k.kubeContext, Namespace: k.namespace,
 		Namespaces: []string{k.namespace}, Log: log.With("component", "engine")}
-	if sa := k.serviceAccount; sa != "" {
+	switch sa, prefix := k.serviceAccount, k.serviceAccountPrefix; {
+	case sa != "" && prefix != "":
+		return nil, fmt.Errorf("--run-service-account %q and --run-service-account-prefix %q: give one", sa, prefix)
+	case sa != "":
 		cfg.ServiceAccountFor = func(*wfv1.Workflow) string { return sa }
+	case prefix != "":
+		cfg.ServiceAccountFor = argoengine.ServiceAccountPerPipeline(prefix)
+		cfg.ManageServiceAccounts = true
 	}
 	eng, err := argoengine.New(ctx, cfg)
 	if err != nil {

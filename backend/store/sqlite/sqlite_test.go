@@ -21,3 +21,16 @@ func newStore(t *testing.T) store.Store {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, newStore)
 }
+
+// TestConformanceFull runs the suite with synchronous=FULL, where concurrent LogBatch calls
+// share transactions (group commit).
+func TestConformanceFull(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		t.Helper()
+		s, err := sqlite.Open(t.Context(), sqlite.Options{Path: filepath.Join(t.TempDir(), "kiln.db"), Synchronous: "FULL"})
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		return s
+	})
+}

@@ -12,6 +12,15 @@
 // the last item returned, so pages stay stable while new rows are inserted: an item is never
 // returned twice and no item that existed when the first page was read is skipped.
 //
+// Runs ordered by a metric ("metrics.<key> asc|desc") sort by the metric's latest value, ties by
+// run ID in the same direction, and runs without the metric (or whose latest value is NaN) come
+// after all others in both directions, in ID order. The SQL stores read such a page by walking
+// the latest_metrics index (key, value, run_id) from the page token and joining each entry to its
+// run, then the runs without the metric in ID order, so a page of 50 costs about 50 index entries
+// whatever the namespace's size: 0.6–0.8 ms p50 on SQLite and 0.5–1.5 ms on PostgreSQL with
+// 100k runs (storetest.BenchmarkListRuns, by-metric cases), where sorting the namespace took
+// about 0.4 s.
+//
 // The shapes are chosen so the MLflow tracking API maps onto them without tables of its own: an
 // MLflow experiment is an Experiment (lifecycle_stage "deleted" is Archived), an MLflow run is a Run
 // whose PipelineVersionID is empty (its status maps from Phase, see Phase.MLflowStatus), params are

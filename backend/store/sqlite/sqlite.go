@@ -11,6 +11,37 @@
 // call returns, so it survives the process being killed (kill -9, a panic, an OOM kill); only an
 // operating-system crash or power loss can lose the most recent commits. Set Options.Synchronous
 // to "FULL" to fsync on every commit and survive power loss too, at a cost in write throughput.
+// Either way LogBatch returns only after the transaction holding the batch has committed.
+//
+// # Metric ingestion
+//
+// A LogBatch is one transaction: a check that the run exists, one upsert of latest_metrics per
+// series in the batch, the points in prepared multi-row INSERTs of 1,000 rows, and the commit.
+// Profiles of 1,000-point batches through the HTTP API show the time in SQLite itself: B-tree
+// inserts into metrics and its (series_id, step) index, writing the dirty pages to the WAL at
+// commit, and the automatic checkpoints that follow; decoding the request is under a tenth.
+// Statement journals (which undo one failed statement inside a transaction) are kept in memory
+// (temp_store=MEMORY): in temporary files they were about a third of the write syscalls, and
+// they play no part in durability. With synchronous=FULL, concurrent batches are written by
+// one goroutine in shared transactions, a savepoint per batch, each caller answered after the
+// shared commit (group commit), so they share the fsync. With NORMAL a commit does not fsync;
+// grouping measured no gain there, so each batch has its own transaction.
+//
+// Figures on the 2-core development machine (shared and loaded, so wall-time figures vary by
+// ±30% between runs; CPU time per batch is steadier), 1,000-point batches through POST
+// /api/v1/runs/{id}/log-batch (go test ./backend/server -bench LogBatchHTTP -benchtime 4s), each
+// client continuing its series' steps as a training loop does:
+//
+//	clients  points/s         process CPU per batch (server and in-process clients)
+//	1        266k–285k        3.5–3.6 ms
+//	4        179k–365k        3.9–4.9 ms
+//	8        214k–347k        3.8–4.4 ms
+//
+// 10,000-point batches from 4 clients: 226k–430k points/s, 33–38 ms CPU per batch. The worst
+// case is a client re-sending the same steps in every batch: each batch's index entries then
+// land all over the (series_id, step) index, a thousand pages rewritten per commit, and 1,000-
+// point batches manage 27k–44k points/s from one client and 56k–90k from four (14–22 ms CPU per
+// batch); in-memory statement journals took about 15% off that case's CPU.
 package sqlite
 
 import (

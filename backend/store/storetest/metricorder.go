@@ -37,6 +37,9 @@ func testListRunsByMetricPages(t *testing.T, s store.Store) {
 		{name: "i", value: 0.1, has: true, archived: true},
 		{name: "j", value: 0.5, has: true, lr: "0.2"},
 		{name: "k", archived: true},
+		// The extreme doubles must not be mistaken for the end of the runs with the metric.
+		{name: "l", value: math.MaxFloat64, has: true},
+		{name: "m", value: -math.MaxFloat64, has: true},
 	}
 	ids := map[string]string{} // run ID → name
 	idOf := map[string]string{}

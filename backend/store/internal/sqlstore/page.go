@@ -26,10 +26,9 @@ type sortKey struct {
 const metricsPrefix = "metrics."
 
 // missingMetric is the sort key in page tokens of runs without the metric (or whose latest
-// value is NaN), which come after all others: the highest double for an ascending order and the
-// lowest for a descending one. Tokens keep this shape so tokens issued before the metric
-// ordering was rewritten stay valid.
-const missingMetric = math.MaxFloat64
+// value is NaN), which come after all others. It is not a number, so no value can be mistaken
+// for it.
+const missingMetric = "none"
 
 // listSpec describes the orderings of one list.
 type listSpec struct {
@@ -178,12 +177,14 @@ func (s *Store) newPage(spec listSpec, opts store.ListOptions, filterAllowed boo
 		}
 		var key any = t.Key
 		switch {
+		case o.key.metric != "" && t.Key == missingMetric:
+			p.after = &metricCursor{id: t.ID, missing: true}
 		case o.key.metric != "":
 			f, err := strconv.ParseFloat(t.Key, 64)
-			if err != nil {
+			if err != nil || math.IsNaN(f) {
 				return nil, fmt.Errorf("%w: malformed page token", store.ErrInvalidArgument)
 			}
-			p.after = &metricCursor{value: f, id: t.ID, missing: f == missingMetric || f == -missingMetric}
+			p.after = &metricCursor{value: f, id: t.ID}
 		case o.key.numeric:
 			n, err := strconv.ParseInt(t.Key, 10, 64)
 			if err != nil {

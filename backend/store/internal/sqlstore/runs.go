@@ -153,7 +153,7 @@ func (s *Store) ListRuns(ctx context.Context, opts store.ListRunsOptions) ([]*st
 // runWithKey is a run and the value of the metric the page is ordered by.
 type runWithKey struct {
 	run *store.Run
-	key float64
+	key any // float64, or missingMetric for a run without the metric
 }
 
 // withExtra appends destinations to every Scan call.
@@ -170,9 +170,9 @@ func (w withExtra) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.ext
 // runs without the metric (or whose latest value is NaN) follow, in ID order. The page token
 // records the last run's value, or missingMetric once the page is among the runs without it.
 func (s *Store) listRunsByMetric(ctx context.Context, pq *pageQuery) ([]*store.Run, string, error) {
-	dir, cmp, missing := "ASC", ">", missingMetric
+	dir, cmp := "ASC", ">"
 	if pq.order.desc {
-		dir, cmp, missing = "DESC", "<", -missingMetric
+		dir, cmp = "DESC", "<"
 	}
 	var items []runWithKey
 	if pq.after == nil || !pq.after.missing {
@@ -207,7 +207,7 @@ func (s *Store) listRunsByMetric(ctx context.Context, pq *pageQuery) ([]*store.R
 			return nil, "", fmt.Errorf("list runs: %w", err)
 		}
 		for i := n; i < len(items); i++ {
-			items[i].key = missing
+			items[i].key = missingMetric
 		}
 	}
 	items, next := finish(pq, items, func(rk runWithKey, _ string) any { return rk.key }, func(rk runWithKey) string { return rk.run.ID })

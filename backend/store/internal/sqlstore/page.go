@@ -17,8 +17,8 @@ import (
 type sortKey struct {
 	expr    string // SQL expression, qualified with the table alias
 	numeric bool   // int64 values (times); otherwise text
-	// metric is set when runs are ordered by the latest value of this metric; expr then reads the
-	// key from the sortkey CTE (so it needs no argument of its own) and values are float64.
+	// metric is set when runs are ordered by the latest value of this metric; expr is then
+	// unused, as listRunsByMetric builds its own queries, and values are float64.
 	metric string
 }
 

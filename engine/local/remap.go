@@ -69,10 +69,12 @@ func (rm *remapper) prepare() error {
 			return fmt.Errorf("prepare %s: %w", p, err)
 		}
 	}
-	// Directories every image has (/tmp, /etc, …) exist on the host too;
-	// give the node its own empty copy so writes under them work.
+	// A declared path that is a directory every image has (/tmp, /etc, …)
+	// gets its own empty copy so writes under it work. Only this fixed set:
+	// what happens to exist on the host must not turn a declared file path
+	// such as /tmp/out into a directory.
 	for _, p := range rm.paths {
-		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+		if imageDirs[p] {
 			if err := os.MkdirAll(rm.mapPath(p), 0o755); err != nil {
 				return fmt.Errorf("prepare %s: %w", p, err)
 			}
@@ -84,6 +86,12 @@ func (rm *remapper) prepare() error {
 		}
 	}
 	return nil
+}
+
+// imageDirs are the directories of the filesystem hierarchy that every container image has.
+var imageDirs = map[string]bool{
+	"/bin": true, "/etc": true, "/home": true, "/mnt": true, "/opt": true, "/root": true, "/run": true,
+	"/srv": true, "/tmp": true, "/usr": true, "/usr/local": true, "/var": true, "/var/tmp": true, "/var/log": true,
 }
 
 // mapPath returns where an absolute path lives for this node. Paths under

@@ -7,3 +7,8 @@ DROP INDEX latest_metrics_key_value;
 
 -- Runs without the metric follow in ID order within the namespace.
 CREATE INDEX runs_ns_id ON runs (namespace, id);
+
+-- Run filters on a metric look up (run_id, key) per run. Without statistics SQLite's planner
+-- would rather range-scan the covering (key, value, run_id) index for each run — all of the
+-- key's runs every time — so this index covers the per-run lookup too.
+CREATE INDEX latest_metrics_run_key_value ON latest_metrics (run_id, key, value);

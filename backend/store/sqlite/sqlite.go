@@ -29,19 +29,20 @@
 //
 // Figures on the 2-core development machine (shared and loaded, so wall-time figures vary by
 // ±30% between runs; CPU time per batch is steadier), 1,000-point batches through POST
-// /api/v1/runs/{id}/log-batch (go test ./backend/server -bench LogBatchHTTP -benchtime 4s), each
-// client continuing its series' steps as a training loop does:
+// /api/v1/runs/{id}/log-batch (go test ./backend/server -bench LogBatchHTTP -benchtime 4s
+// -count 2), each client continuing its series' steps as a training loop does:
 //
-//	clients  points/s         process CPU per batch (server and in-process clients)
-//	1        266k–285k        3.5–3.6 ms
-//	4        179k–365k        3.9–4.9 ms
-//	8        214k–347k        3.8–4.4 ms
+//	clients  points/s     process CPU per batch (server and in-process clients)
+//	1        275k–284k    4.0–4.1 ms
+//	4        317k–341k    4.3–4.6 ms
+//	8        261k–317k    4.4–5.3 ms
 //
-// 10,000-point batches from 4 clients: 226k–430k points/s, 33–38 ms CPU per batch. The worst
-// case is a client re-sending the same steps in every batch: each batch's index entries then
-// land all over the (series_id, step) index, a thousand pages rewritten per commit, and 1,000-
-// point batches manage 27k–44k points/s from one client and 56k–90k from four (14–22 ms CPU per
-// batch); in-memory statement journals took about 15% off that case's CPU.
+// 10,000-point batches from 4 clients: 384k–389k points/s, 37 ms CPU per batch. The worst case
+// is a client re-sending the same steps in every batch: each batch's index entries then land
+// all over the (series_id, step) index, about a thousand pages rewritten per commit, and 1,000-
+// point batches manage 36k–38k points/s from one client and 61k–62k from four (15–23 ms CPU per
+// batch, growing with the index); in-memory statement journals took about 15% off that case's
+// CPU. The store alone (BenchmarkLogBatchConcurrent, no HTTP) needs 2.0–2.7 ms CPU per batch.
 package sqlite
 
 import (

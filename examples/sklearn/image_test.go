@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -10,118 +8,23 @@ import (
 	"testing"
 
 	"github.com/kilnml/kiln/compiler"
+	"github.com/kilnml/kiln/internal/dockerfile"
 )
 
 // No Docker on the build machine: this test checks the image definition statically (every file
 // the Dockerfile copies from the build context exists, every package it builds exists, the
 // scripts and the pipeline program land where the pipeline runs them) and that the compiled
-// workflow runs the image the Dockerfile documents. (parseDockerfile and checkDockerfile are
-// the same as in examples/flagship's test; test files cannot share a package.)
+// workflow runs the image the Dockerfile documents.
 
-// instruction is one Dockerfile instruction.
-type instruction struct {
-	cmd   string   // upper case: FROM, COPY, RUN…
-	flags []string // --from=build, --chown=…
-	args  []string
-	line  int
-}
-
-// parseDockerfile splits a Dockerfile into instructions: comments dropped, continuation lines
-// joined, exec-form (JSON array) arguments decoded.
-func parseDockerfile(t *testing.T, path string) (insts []instruction, comments string) {
+// checkDockerfile checks the Dockerfile rel (from the repository root, its build context) with
+// package dockerfile and returns its image name and the paths its final stage copies to.
+func checkDockerfile(t *testing.T, root, rel string) (image string, dests []string) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	img, err := dockerfile.Check(root, rel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cur strings.Builder
-	start := 0
-	for i, line := range strings.Split(string(b), "\n") {
-		trim := strings.TrimSpace(line)
-		if strings.HasPrefix(trim, "#") {
-			comments += trim + "\n"
-			continue
-		}
-		if cur.Len() == 0 {
-			start = i + 1
-		}
-		if rest, ok := strings.CutSuffix(trim, "\\"); ok {
-			cur.WriteString(rest + " ")
-			continue
-		}
-		cur.WriteString(trim)
-		text := strings.TrimSpace(cur.String())
-		cur.Reset()
-		if text == "" {
-			continue
-		}
-		cmd, rest, _ := strings.Cut(text, " ")
-		in := instruction{cmd: strings.ToUpper(cmd), line: start}
-		rest = strings.TrimSpace(rest)
-		for strings.HasPrefix(rest, "--") {
-			var f string
-			f, rest, _ = strings.Cut(rest, " ")
-			in.flags = append(in.flags, f)
-			rest = strings.TrimSpace(rest)
-		}
-		if strings.HasPrefix(rest, "[") {
-			if err := json.Unmarshal([]byte(rest), &in.args); err != nil {
-				t.Fatalf("%s:%d: %s: %v", path, start, rest, err)
-			}
-		} else {
-			in.args = strings.Fields(rest)
-		}
-		insts = append(insts, in)
-	}
-	return insts, comments
-}
-
-// checkDockerfile checks a Dockerfile built from the repository root and returns the image
-// name of its documented build command (docker build ... -t NAME .) and the destinations its
-// final stage copies to.
-func checkDockerfile(t *testing.T, root, rel string) (image string, dests []string) {
-	t.Helper()
-	insts, comments := parseDockerfile(t, filepath.Join(root, rel))
-	m := regexp.MustCompile(`docker build -f (\S+) -t (\S+) \.`).FindStringSubmatch(comments)
-	if m == nil || m[1] != rel {
-		t.Fatalf("%s documents no `docker build -f %s -t NAME .` command", rel, rel)
-	}
-	image = m[2]
-	goBuild := regexp.MustCompile(`go build .*?(\./\S+)`)
-	for _, in := range insts {
-		switch in.cmd {
-		case "FROM":
-			dests = nil // only the final stage's files are in the image
-		case "COPY", "ADD":
-			if len(in.args) < 2 {
-				t.Errorf("%s:%d: %s needs a source and a destination", rel, in.line, in.cmd)
-				continue
-			}
-			src, dst := in.args[:len(in.args)-1], in.args[len(in.args)-1]
-			for _, s := range src {
-				if strings.HasSuffix(dst, "/") {
-					dests = append(dests, dst+filepath.Base(s))
-				} else {
-					dests = append(dests, dst)
-				}
-				if slices.ContainsFunc(in.flags, func(f string) bool { return strings.HasPrefix(f, "--from=") }) {
-					continue
-				}
-				if _, err := os.Stat(filepath.Join(root, s)); err != nil {
-					t.Errorf("%s:%d: COPY source %s is not in the build context (the repository root): %v", rel, in.line, s, err)
-				}
-			}
-		case "RUN":
-			for _, cmd := range strings.Split(strings.Join(in.args, " "), "&&") {
-				if p := goBuild.FindStringSubmatch(cmd); p != nil {
-					if st, err := os.Stat(filepath.Join(root, p[1])); err != nil || !st.IsDir() {
-						t.Errorf("%s:%d: go build of %s, which is not a package directory", rel, in.line, p[1])
-					}
-				}
-			}
-		}
-	}
-	return image, dests
+	return img.Name, img.Dests
 }
 
 func TestImage(t *testing.T) {
@@ -135,11 +38,14 @@ func TestImage(t *testing.T) {
 			t.Errorf("image lacks %s (final stage copies %v)", want, dests)
 		}
 	}
-	insts, _ := parseDockerfile(t, filepath.Join(root, "examples/sklearn/Dockerfile"))
+	insts, _, err := dockerfile.Parse(filepath.Join(root, "examples/sklearn/Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var run string
 	for _, in := range insts {
-		if in.cmd == "RUN" {
-			run += strings.Join(in.args, " ") + "\n"
+		if in.Cmd == "RUN" {
+			run += strings.Join(in.Args, " ") + "\n"
 		}
 	}
 	for _, pkg := range []string{"python3-sklearn", "python3-pandas"} {

@@ -116,19 +116,7 @@ func TestGoldenRunLocally(t *testing.T) {
 			if err != nil {
 				t.Fatalf("submit: %v", err)
 			}
-			events, err := eng.Watch(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for ev := range events {
-				if ev.Finished() {
-					break
-				}
-			}
-			st, err := eng.Status(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := waitRun(ctx, t, eng, id)
 			byName := map[string]wfv1.NodeStatus{}
 			for _, n := range st.Status.Nodes {
 				byName[n.DisplayName] = n
@@ -173,4 +161,23 @@ func sameValue(got, want string) bool {
 		return math.Abs(g-w) < 1e-9
 	}
 	return strings.TrimSpace(got) == want
+}
+
+// waitRun waits for run id of eng to finish and returns its status.
+func waitRun(ctx context.Context, t *testing.T, eng engine.Engine, id string) *engine.RunStatus {
+	t.Helper()
+	events, err := eng.Watch(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ev := range events {
+		if ev.Finished() {
+			break
+		}
+	}
+	st, err := eng.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -75,19 +75,7 @@ func TestLoopParallelism(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			events, err := eng.Watch(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for ev := range events {
-				if ev.Finished() {
-					break
-				}
-			}
-			st, err := eng.Status(ctx, id)
-			if err != nil {
-				t.Fatal(err)
-			}
+			st := waitRun(ctx, t, eng, id)
 			if st.Status.Phase != wfv1.WorkflowSucceeded {
 				t.Fatalf("run ended %s: %s", st.Status.Phase, st.Status.Message)
 			}

@@ -123,6 +123,21 @@ type sseWriter struct {
 	rc *http.ResponseController
 }
 
+// startEventStream answers with a text/event-stream, counted in activeEventStreams until the
+// returned stop is called, and sends the client's reconnection delay. It returns an error only
+// when the client is already gone.
+func startEventStream(w http.ResponseWriter) (sw *sseWriter, stop func(), err error) {
+	activeEventStreams.Add(1)
+	stop = func() { activeEventStreams.Add(-1) }
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	sw = &sseWriter{w: w, rc: http.NewResponseController(w)}
+	return sw, stop, sw.write([]byte("retry: " + strconv.Itoa(eventRetryMillis) + "\n\n"))
+}
+
 // send writes one event; id, when set, becomes the client's Last-Event-ID.
 func (s *sseWriter) send(name, id string, data any) error {
 	b, err := json.Marshal(data)
@@ -175,17 +190,10 @@ func (f *runFeeds) runEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	activeEventStreams.Add(1)
-	defer activeEventStreams.Add(-1)
-
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
-	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
-	if err := sw.write([]byte("retry: " + strconv.Itoa(eventRetryMillis) + "\n\n")); err != nil {
-		return nil
+	sw, stop, err := startEventStream(w)
+	defer stop()
+	if err != nil {
+		return nil // the client went away
 	}
 	if r.Header.Get("Last-Event-ID") == cur.hash {
 		err = sw.comment("resumed: no changes since the last event")

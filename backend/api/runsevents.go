@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/kilnml/kiln/backend/filter"
@@ -83,16 +82,10 @@ func (f *runFeeds) runsEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	activeEventStreams.Add(1)
-	defer activeEventStreams.Add(-1)
-	hd := w.Header()
-	hd.Set("Content-Type", "text/event-stream")
-	hd.Set("Cache-Control", "no-cache")
-	hd.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w)}
-	if sw.write([]byte("retry: "+strconv.Itoa(eventRetryMillis)+"\n\n")) != nil {
-		return nil
+	sw, stop, err := startEventStream(w)
+	defer stop()
+	if err != nil {
+		return nil // the client went away
 	}
 	closing := f.closing(r)
 	var last []byte

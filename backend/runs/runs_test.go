@@ -2,6 +2,7 @@ package runs_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,9 +55,29 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{st: st, dir: dir, now: time.Now()}
-	f.eng = local.New(local.Options{WorkDir: filepath.Join(dir, "runs")})
+	eng := local.New(local.Options{WorkDir: filepath.Join(dir, "runs")})
+	f.eng = eng
+	// Runs may outlive their test's managers (an elected manager leaves them running when it
+	// closes); let the engine finish them before the temporary directory is removed.
+	t.Cleanup(func() { f.waitEngineRuns(t, eng) })
 	f.m = f.manager(t, f.eng)
 	return f
+}
+
+// waitEngineRuns waits until the engine has finished every run the store has not seen end.
+func (f *fixture) waitEngineRuns(t *testing.T, eng *local.Engine) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	refs, err := f.st.ListUnfinishedRunRefs(ctx)
+	if err != nil {
+		t.Errorf("list unfinished runs: %v", err)
+		return
+	}
+	for _, r := range refs {
+		if _, err := eng.Wait(ctx, r.ID); err != nil && !errors.Is(err, engine.ErrRunNotFound) {
+			t.Errorf("wait for run %s: %v", r.ID, err)
+		}
+	}
 }
 
 func (f *fixture) manager(t *testing.T, eng engine.Engine) *runs.Manager {

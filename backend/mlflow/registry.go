@@ -267,24 +267,32 @@ func (h *Handler) deleteModelTag(ctx context.Context, id identity, r *http.Reque
 	return h.changeModelTag(ctx, id, r, false)
 }
 
+// changeTag sets (set) or deletes req's tag in tags, the tags of what names, and returns them.
+func changeTag(tags map[string]string, req nameRequest, set bool, what string) (map[string]string, error) {
+	if !set {
+		if _, ok := tags[req.Key]; !ok {
+			return nil, notFound("No tag with key '%s' on %s", req.Key, what)
+		}
+		delete(tags, req.Key)
+		return tags, nil
+	}
+	if err := validTag(req.Key, req.Value, MaxRegistryTagValueLength); err != nil {
+		return nil, err
+	}
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	tags[req.Key] = req.Value
+	return tags, nil
+}
+
 func (h *Handler) changeModelTag(ctx context.Context, id identity, r *http.Request, set bool) (any, error) {
 	req, m, err := h.requestedModel(ctx, id, r)
 	if err != nil {
 		return nil, err
 	}
-	if set {
-		if err := validTag(req.Key, req.Value, MaxRegistryTagValueLength); err != nil {
-			return nil, err
-		}
-		if m.Tags == nil {
-			m.Tags = map[string]string{}
-		}
-		m.Tags[req.Key] = req.Value
-	} else {
-		if _, ok := m.Tags[req.Key]; !ok {
-			return nil, notFound("No tag with key '%s' on registered model '%s'", req.Key, req.Name)
-		}
-		delete(m.Tags, req.Key)
+	if m.Tags, err = changeTag(m.Tags, req, set, "registered model '"+req.Name+"'"); err != nil {
+		return nil, err
 	}
 	if err := h.st.UpdateRegisteredModel(ctx, m); err != nil {
 		return nil, fmt.Errorf("tag registered model %q: %w", req.Name, err)

@@ -97,19 +97,8 @@ func (h *Handler) changeVersionTag(ctx context.Context, id identity, r *http.Req
 	if err != nil {
 		return nil, err
 	}
-	if set {
-		if err := validTag(req.Key, req.Value, MaxRegistryTagValueLength); err != nil {
-			return nil, err
-		}
-		if mv.Tags == nil {
-			mv.Tags = map[string]string{}
-		}
-		mv.Tags[req.Key] = req.Value
-	} else {
-		if _, ok := mv.Tags[req.Key]; !ok {
-			return nil, notFound("No tag with key '%s' on model version %s of '%s'", req.Key, req.Version, req.Name)
-		}
-		delete(mv.Tags, req.Key)
+	if mv.Tags, err = changeTag(mv.Tags, req, set, "model version "+req.Version+" of '"+req.Name+"'"); err != nil {
+		return nil, err
 	}
 	if err := h.st.UpdateModelVersion(ctx, mv); err != nil {
 		return nil, fmt.Errorf("tag version %d of model %q: %w", mv.Version, req.Name, err)

@@ -16,13 +16,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kilnml/kiln/internal/fscopy"
 )
 
 // Version is one registered version of a model.
@@ -91,7 +92,7 @@ func (r FileRegistry) Register(ctx context.Context, name, path string, metrics m
 			return Version{}, fmt.Errorf("register %s: %w", name, err)
 		}
 		dst := filepath.Join(dir, "model.json")
-		if err := copyFile(path, dst); err != nil {
+		if err := fscopy.Copy(path, dst); err != nil {
 			return Version{}, fmt.Errorf("register %s version %d: %w", name, n, err)
 		}
 		v := Version{Name: name, Version: n, URI: dst, Metrics: metrics, Metadata: metadata, Created: time.Now().UTC()}
@@ -152,23 +153,6 @@ func (r FileRegistry) SetAlias(ctx context.Context, name, alias string, version 
 		return fmt.Errorf("set alias %s@%s: %w", name, alias, err)
 	}
 	return nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func writeJSON(path string, v any) error {

@@ -12,6 +12,8 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	getter "github.com/hashicorp/go-getter"
+
+	"github.com/kilnml/kiln/internal/fscopy"
 )
 
 // errNoLocation means an input artifact was given no source at all.
@@ -32,7 +34,7 @@ func (e *Engine) loadArtifact(ctx context.Context, a *wfv1.Artifact, dst string)
 		if a.SubPath != "" {
 			src = filepath.Join(src, a.SubPath)
 		}
-		if err := copyPath(src, dst); err != nil {
+		if err := fscopy.Copy(src, dst); err != nil {
 			return err
 		}
 	case a.HTTP != nil:
@@ -100,46 +102,4 @@ func fetchGetter(ctx context.Context, src, dst string, mode getter.ClientMode) e
 		return fmt.Errorf("fetch %s: %w", src, err)
 	}
 	return nil
-}
-
-// copyPath copies a file or a directory tree.
-func copyPath(src, dst string) error {
-	info, err := os.Stat(src)
-	if err != nil {
-		return err
-	}
-	if !info.IsDir() {
-		return copyFile(src, dst, info.Mode())
-	}
-	return filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if fi.IsDir() {
-			return os.MkdirAll(target, fi.Mode()|0o700)
-		}
-		if !fi.Mode().IsRegular() {
-			return nil
-		}
-		return copyFile(p, target, fi.Mode())
-	})
-}
-
-func copyFile(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }

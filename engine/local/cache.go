@@ -12,6 +12,8 @@ import (
 	"time"
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
+
+	"github.com/kilnml/kiln/internal/fscopy"
 )
 
 // memoCache stores memoized template outputs on disk. Argo keeps them in a
@@ -98,7 +100,7 @@ func (e *memoEntry) load(r *run) (*wfv1.Outputs, bool) {
 			return nil, false
 		}
 		if _, err := os.Stat(dst); err != nil {
-			if err := copyPath(src, dst); err != nil {
+			if err := fscopy.Copy(src, dst); err != nil {
 				return nil, false
 			}
 		}
@@ -122,7 +124,7 @@ func (e *memoEntry) store(r *run, out *wfv1.Outputs) error {
 			if a.HTTP == nil || !strings.HasPrefix(a.HTTP.URL, "file://") {
 				continue
 			}
-			if err := copyPath(strings.TrimPrefix(a.HTTP.URL, "file://"), filepath.Join(tmp, "artifacts", a.Name)); err != nil {
+			if err := fscopy.Copy(strings.TrimPrefix(a.HTTP.URL, "file://"), filepath.Join(tmp, "artifacts", a.Name)); err != nil {
 				return fmt.Errorf("cache artifact %s: %w", a.Name, err)
 			}
 		}

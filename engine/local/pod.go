@@ -15,6 +15,8 @@ import (
 
 	wfv1 "github.com/argoproj/argo-workflows/v3/pkg/apis/workflow/v1alpha1"
 	apiv1 "k8s.io/api/core/v1"
+
+	"github.com/kilnml/kiln/internal/fscopy"
 )
 
 // GoComponentAnnotation marks a template as a Kiln Go-function component: its
@@ -267,7 +269,7 @@ func (r *run) collectOutputs(t *wfv1.Template, rm *remapper, nodeID string, out 
 			continue
 		}
 		if err := os.Rename(src, dst); err != nil {
-			if err := copyPath(src, dst); err != nil {
+			if err := fscopy.Copy(src, dst); err != nil {
 				errs = append(errs, fmt.Sprintf("outputs.artifacts.%s: %v", a.Name, err))
 				continue
 			}

@@ -8,12 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 
+	"github.com/kilnml/kiln/internal/fscopy"
 	"github.com/kilnml/kiln/internal/ir"
 	"github.com/kilnml/kiln/internal/paramcodec"
 )
@@ -189,33 +189,5 @@ func writeOutput(out ir.Port, v any, dst string) error {
 	if err := os.Rename(src, dst); err == nil {
 		return nil
 	}
-	return copyTree(src, dst)
-}
-
-// copyTree copies a file or directory, for when a rename crosses file systems.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		in, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer in.Close()
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, in); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	})
+	return fscopy.Copy(src, dst)
 }

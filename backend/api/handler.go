@@ -225,6 +225,17 @@ func queryBool(r *http.Request, name string) (bool, error) {
 }
 
 // runInNamespace checks that run id exists in ns; tracking calls key on the run ID alone.
+// pathRun authorizes r for need in its namespace and returns the namespace and the run named by
+// the path's {id}.
+func (h *Handler) pathRun(r *http.Request, need access) (string, *store.Run, error) {
+	ns, _, err := h.namespace(r, need)
+	if err != nil {
+		return "", nil, err
+	}
+	run, err := h.runInNamespace(r.Context(), ns, r.PathValue("id"))
+	return ns, run, err
+}
+
 func (h *Handler) runInNamespace(ctx context.Context, ns, id string) (*store.Run, error) {
 	r, err := h.st.GetRun(ctx, ns, id)
 	if err != nil {

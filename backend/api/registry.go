@@ -118,11 +118,7 @@ func (h *Handler) artifactLineage(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (h *Handler) runLineage(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	run, err := h.runInNamespace(r.Context(), ns, r.PathValue("id"))
+	_, run, err := h.pathRun(r, read)
 	if err != nil {
 		return err
 	}

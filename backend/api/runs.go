@@ -208,11 +208,7 @@ func (h *Handler) searchRuns(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
-	if err != nil {
-		return err
-	}
-	run, err := h.runInNamespace(r.Context(), ns, r.PathValue("id"))
+	_, run, err := h.pathRun(r, read)
 	if err != nil {
 		return err
 	}
@@ -229,15 +225,11 @@ func (h *Handler) getRun(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteRun(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, write)
+	ns, run, err := h.pathRun(r, write)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	run, err := h.runInNamespace(r.Context(), ns, id)
-	if err != nil {
-		return err
-	}
+	id := run.ID
 	if !run.Phase.Terminal() && run.PipelineVersionID != "" {
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Message: fmt.Sprintf("run %q is %s; cancel it before deleting it", id, run.Phase)}
 	}

@@ -93,14 +93,11 @@ func (h *Handler) logBatch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) runData(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
+	_, run, err := h.pathRun(r, read)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, err := h.runInNamespace(r.Context(), ns, id); err != nil {
-		return err
-	}
+	id := run.ID
 	out, err := h.loadRunData(r.Context(), id)
 	if err != nil {
 		return err
@@ -110,14 +107,11 @@ func (h *Handler) runData(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) metricHistory(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, read)
+	_, run, err := h.pathRun(r, read)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, err := h.runInNamespace(r.Context(), ns, id); err != nil {
-		return err
-	}
+	id := run.ID
 	q := r.URL.Query()
 	opts := store.MetricHistoryOptions{PageToken: q.Get("pageToken")}
 	for name, dst := range map[string]*int{"maxPoints": &opts.MaxPoints, "pageSize": &opts.PageSize} {
@@ -142,14 +136,11 @@ func (h *Handler) metricHistory(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Handler) deleteTag(w http.ResponseWriter, r *http.Request) error {
-	ns, _, err := h.namespace(r, write)
+	_, run, err := h.pathRun(r, write)
 	if err != nil {
 		return err
 	}
-	id := r.PathValue("id")
-	if _, err := h.runInNamespace(r.Context(), ns, id); err != nil {
-		return err
-	}
+	id := run.ID
 	if err := h.st.DeleteTag(r.Context(), id, r.PathValue("key")); err != nil {
 		return fmt.Errorf("delete tag %q of run %q: %w", r.PathValue("key"), id, err)
 	}
